@@ -1,0 +1,127 @@
+// bilin/io/png.hpp — PNG writing and PNG/JPEG/BMP/GIF/PNM reading through stb.
+//
+// Contract:
+// - encode_png(pixels, w, h, channels) returns PNG bytes (channels 1 gray, 2 gray+alpha, 3 RGB,
+//   4 RGBA; rows top to bottom). write_png(path, ...) writes them atomically (write_file_atomic),
+//   so a half-written picture never appears under the final name.
+// - read_image(path, channels = 0) decodes PNG, JPEG, BMP, GIF (first frame) or PNM; channels 0
+//   keeps the file's own count, 1..4 converts. read_image_gray(path) returns one channel with
+//   any alpha composited over white (a transparent background reads as paper, not as ink).
+//   A missing file, an unknown format or a damaged image throws bilin::Error("read_image",
+//   "<path>: ...") including stb_image's failure reason.
+// - stb_image and stb_image_write are compiled into every translation unit that includes this
+//   header as `static` functions (STB_IMAGE_STATIC, STB_IMAGE_WRITE_STATIC), so a header-only
+//   bilin never produces duplicate symbols. Consequence: in a translation unit that includes
+//   this header, do not also include <stb_image.h> / <stb_image_write.h> yourself.
+// - Image, colormaps, grids and resampling live in image.hpp (included here).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "atomic_file.hpp"
+#include "image.hpp"
+
+#if defined(STBI_INCLUDE_STB_IMAGE_H) || defined(INCLUDE_STB_IMAGE_WRITE_H)
+#error "bilin/io/png.hpp compiles its own static copy of stb_image/stb_image_write; do not include the stb headers in the same translation unit"
+#endif
+
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
+#define STBI_ONLY_PNM
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wuseless-cast"
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+#pragma GCC diagnostic pop
+#undef STB_IMAGE_IMPLEMENTATION
+#undef STB_IMAGE_WRITE_IMPLEMENTATION
+
+namespace bilin::io {
+
+inline std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int w, int h, int channels) {
+  BILIN_CHECK(w > 0 && h > 0, "write_png", "image must be at least 1x1, got ", w, "x", h);
+  BILIN_CHECK(channels >= 1 && channels <= 4, "write_png", "channels must be 1..4, got ", channels);
+  BILIN_CHECK(static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(channels) < (1ull << 31) && h < (1 << 24),
+              "write_png", "image ", w, "x", h, " is too large");
+  std::vector<std::uint8_t> out;
+  const auto sink = [](void* ctx, void* data, int size) {
+    auto* v = static_cast<std::vector<std::uint8_t>*>(ctx);
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    v->insert(v->end(), p, p + size);
+  };
+  const int ok = stbi_write_png_to_func(sink, &out, w, h, channels, pixels, w * channels);
+  BILIN_CHECK(ok != 0, "write_png", "stb_image_write failed to encode a ", w, "x", h, "x", channels, " image");
+  return out;
+}
+inline std::vector<std::uint8_t> encode_png(const Image& img) {
+  BILIN_CHECK(img.pixels.size() == static_cast<std::size_t>(img.width) * img.height * img.channels, "write_png",
+              "Image has ", img.pixels.size(), " bytes, expected ", img.width, "x", img.height, "x", img.channels);
+  return encode_png(img.pixels.data(), img.width, img.height, img.channels);
+}
+
+inline void write_png(const std::string& path, const std::uint8_t* pixels, int w, int h, int channels) {
+  write_file_atomic(path, encode_png(pixels, w, h, channels));
+}
+inline void write_png(const std::string& path, const Image& img) { write_file_atomic(path, encode_png(img)); }
+
+// Decode an in-memory image; `source` names it in errors.
+inline Image decode_image(std::string_view bytes, int channels = 0, const std::string& source = "<memory>") {
+  BILIN_CHECK(channels >= 0 && channels <= 4, "read_image", "channels must be 0..4, got ", channels);
+  BILIN_CHECK(!bytes.empty(), "read_image", source, ": file is empty");
+  BILIN_CHECK(bytes.size() < (1ull << 31), "read_image", source, ": file is too large (", bytes.size(), " bytes)");
+  int w = 0, h = 0, file_channels = 0;
+  const auto* p = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int n = static_cast<int>(bytes.size());
+  if (!stbi_info_from_memory(p, n, &w, &h, &file_channels))
+    throw Error("read_image", msg(source, ": not a readable PNG, JPEG, BMP, GIF or PNM image (stb_image: ",
+                                  stbi_failure_reason(), ")"));
+  stbi_uc* data = stbi_load_from_memory(p, n, &w, &h, &file_channels, channels);
+  if (!data)
+    throw Error("read_image", msg(source, ": cannot decode the ", w, "x", h, " image (stb_image: ",
+                                  stbi_failure_reason(), ")"));
+  Image img;
+  img.width = w, img.height = h, img.channels = channels ? channels : file_channels;
+  img.pixels.assign(data, data + static_cast<std::size_t>(w) * h * img.channels);
+  stbi_image_free(data);
+  return img;
+}
+
+inline Image read_image(const std::string& path, int channels = 0) {
+  const std::string bytes = read_file(path, "read_image");
+  return decode_image(bytes, channels, path);
+}
+
+inline Image read_image_gray(const std::string& path) {
+  Image src = read_image(path, 0);
+  if (src.channels == 1) return src;
+  const auto g = to_gray(src);
+  Image out(src.width, src.height, 1);
+  for (std::size_t i = 0; i < g.size(); ++i) out.pixels[i] = static_cast<std::uint8_t>(std::lround(g[i] * 255.0f));
+  return out;
+}
+
+}  // namespace bilin::io
