@@ -1,0 +1,195 @@
+// tokenize — train a tokenizer on a corpus, save it, and write train/val token caches.
+//
+//   tokenize [--data DIR] [--vocab N] [--out DIR] [--tokenizer FILE]
+//            [--train FILE,FILE,...] [--val FILE] [--val-fraction F --seed S] [--char]
+//
+// Default: the TinyStories subset in DIR (BILIN_DATA_DIR/tinystories), split by file (train =
+// the three train files' stories, val = the valid head as running text), a byte-level BPE with
+// vocab 4096 trained on the train stories. Writes OUT/tokenizer.bpe (or tokenizer.chars),
+// OUT/train.tok and OUT/val.tok (token caches: documents joined with <|endoftext|>), prints
+// timings and bytes/token, and ends with one JSON line.
+//   --train/--val       other text files (stories cut at "<|endoftext|>" lines when present)
+//   --val-fraction F    split the train documents by story (seed S) instead of using --val
+//   --tokenizer FILE    reuse a saved BPE instead of training one
+//   --char              character-level tokenizer (e.g. --train tinyshakespeare/input.txt);
+//                       without --val the text is split 90/10 by position
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bilin/data/bpe.hpp"
+#include "bilin/data/char_tokenizer.hpp"
+#include "bilin/data/text.hpp"
+#include "bilin/data/token_cache.hpp"
+
+using namespace bilin::data;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t b = 0;
+  while (b <= s.size()) {
+    const std::size_t e = std::min(s.find(',', b), s.size());
+    if (e > b) out.push_back(s.substr(b, e - b));
+    b = e + 1;
+  }
+  return out;
+}
+std::string json_str(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else {
+      o += c;
+    }
+  }
+  return o + "\"";
+}
+void usage() {
+  std::fprintf(stderr,
+               "usage: tokenize [--data DIR] [--vocab N] [--out DIR] [--tokenizer FILE]\n"
+               "                [--train F1,F2,...] [--val FILE] [--val-fraction F] [--seed S] [--char]\n");
+}
+}  // namespace
+
+int main(int argc, char** argv) try {
+  std::string data = BILIN_DATA_DIR "/tinystories", out, tokenizer_file, val_file;
+  std::vector<std::string> train_files;
+  std::size_t vocab = 4096;
+  double val_fraction = -1;
+  std::uint64_t seed = 0;
+  bool char_level = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw bilin::Error("tokenize", "option " + a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--data") data = value();
+    else if (a == "--vocab") vocab = std::stoul(value());
+    else if (a == "--out") out = value();
+    else if (a == "--tokenizer") tokenizer_file = value();
+    else if (a == "--train") train_files = split_commas(value());
+    else if (a == "--val") val_file = value();
+    else if (a == "--val-fraction") val_fraction = std::stod(value());
+    else if (a == "--seed") seed = std::stoull(value());
+    else if (a == "--char") char_level = true;
+    else if (a == "-h" || a == "--help") {
+      usage();
+      return 0;
+    } else {
+      usage();
+      throw bilin::Error("tokenize", "unknown option '" + a + "'");
+    }
+  }
+  if (out.empty()) out = char_level ? "tokenized_char" : "tokenized_bpe" + std::to_string(vocab);
+  std::filesystem::create_directories(out);
+
+  // ---- documents
+  auto t0 = Clock::now();
+  TextCorpus corpus;
+  if (train_files.empty() && !char_level) {
+    corpus = load_tinystories(data);
+    if (!val_file.empty()) corpus.val = split_stories(bilin::io::read_file(val_file));
+  } else {
+    if (train_files.empty()) throw bilin::Error("tokenize", "--char needs --train FILE");
+    for (const auto& f : train_files)
+      for (auto& s : split_stories(bilin::io::read_file(f))) corpus.train.push_back(std::move(s));
+    if (!val_file.empty()) corpus.val = split_stories(bilin::io::read_file(val_file));
+  }
+  if (val_fraction >= 0) corpus = split_documents(std::move(corpus.train), val_fraction, seed);
+  const double load_s = since(t0);
+
+  std::vector<token_t> train_ids, val_ids;
+  std::size_t train_bytes = 0, val_bytes = 0;
+  double train_tok_s = 0, encode_s = 0;
+  std::string tok_path;
+  std::size_t vocab_size = 0;
+  if (char_level) {
+    // Running text: one document is the whole file; the 90/10 position split is the usual one.
+    std::string train_text, val_text;
+    for (const auto& d : corpus.train) train_text += d + "\n";
+    for (const auto& d : corpus.val) val_text += d + "\n";
+    if (val_text.empty()) {
+      const auto [a, b] = split_text(train_text, 0.9);
+      val_text = std::string(b);
+      train_text = std::string(a);
+    }
+    t0 = Clock::now();
+    const auto tok = CharTokenizer::fit(train_text);
+    train_tok_s = since(t0);
+    tok_path = out + "/tokenizer.chars";
+    tok.save(tok_path);
+    t0 = Clock::now();
+    train_ids = tok.encode(train_text);
+    val_ids = tok.encode(val_text);
+    encode_s = since(t0);
+    train_bytes = train_text.size();
+    val_bytes = val_text.size();
+    vocab_size = tok.vocab_size();
+  } else {
+    const std::string train_text = join_documents(corpus.train), val_text = join_documents(corpus.val);
+    BpeTokenizer tok;
+    if (!tokenizer_file.empty()) {
+      tok = BpeTokenizer::load(tokenizer_file);
+      tok_path = tokenizer_file;
+    } else {
+      BpeTrainOptions opt;
+      opt.vocab_size = vocab;
+      t0 = Clock::now();
+      tok = BpeTokenizer::train(train_text, opt);
+      train_tok_s = since(t0);
+      tok_path = out + "/tokenizer.bpe";
+      tok.save(tok_path);
+    }
+    t0 = Clock::now();
+    train_ids = tok.encode(train_text);
+    val_ids = tok.encode(val_text);
+    encode_s = since(t0);
+    train_bytes = train_text.size();
+    val_bytes = val_text.size();
+    vocab_size = tok.vocab_size();
+    if (tok.decode(train_ids) != train_text || tok.decode(val_ids) != val_text)
+      throw bilin::Error("tokenize", "round trip failed (a bug: please report)");
+  }
+  t0 = Clock::now();
+  write_token_cache(out + "/train.tok", train_ids, vocab_size);
+  write_token_cache(out + "/val.tok", val_ids, vocab_size);
+  const double write_s = since(t0);
+  t0 = Clock::now();
+  const auto check = TokenCache::open(out + "/train.tok");  // validate what was written
+  const double open_s = since(t0);
+
+  const double mb = static_cast<double>(train_bytes + val_bytes) / 1e6;
+  std::printf("documents: %zu train, %zu val (loaded in %.3f s)\n", corpus.train.size(), corpus.val.size(), load_s);
+  std::printf("tokenizer: %s, vocab %zu, %s in %.3f s -> %s\n", char_level ? "char" : "byte-level BPE", vocab_size,
+              tokenizer_file.empty() ? "trained" : "loaded", train_tok_s, tok_path.c_str());
+  std::printf("encode: %.2f MB in %.3f s = %.1f MB/s\n", mb, encode_s, mb / encode_s);
+  std::printf("train: %zu bytes -> %zu tokens (%.3f bytes/token) -> %s/train.tok\n", train_bytes, train_ids.size(),
+              static_cast<double>(train_bytes) / static_cast<double>(train_ids.size()), out.c_str());
+  std::printf("val:   %zu bytes -> %zu tokens (%.3f bytes/token) -> %s/val.tok\n", val_bytes, val_ids.size(),
+              static_cast<double>(val_bytes) / static_cast<double>(val_ids.size()), out.c_str());
+  std::printf("caches written in %.3f s; train.tok re-opened and validated (%zu x %u-byte ids) in %.4f s\n", write_s,
+              check.size(), check.id_bytes(), open_s);
+  std::printf(
+      "{\"tokenizer\": %s, \"vocab_size\": %zu, \"train_tokens\": %zu, \"val_tokens\": %zu, "
+      "\"train_bytes_per_token\": %.4f, \"val_bytes_per_token\": %.4f, \"tokenizer_train_seconds\": %.4f, "
+      "\"encode_mb_per_s\": %.2f, \"train_cache\": %s, \"val_cache\": %s}\n",
+      json_str(tok_path).c_str(), vocab_size, train_ids.size(), val_ids.size(),
+      static_cast<double>(train_bytes) / static_cast<double>(train_ids.size()),
+      static_cast<double>(val_bytes) / static_cast<double>(val_ids.size()), train_tok_s, mb / encode_s,
+      json_str(out + "/train.tok").c_str(), json_str(out + "/val.tok").c_str());
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "tokenize: %s\n", e.what());
+  return 1;
+}
