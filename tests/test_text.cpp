@@ -98,7 +98,7 @@ TEST_CASE("WindowSampler: seeded, targets are inputs shifted by one, starts cove
   WindowSampler s1(tokens, ctx, 123), s2(tokens, ctx, 123), s3(tokens, ctx, 124);
   bool differs = false;
   for (int step = 0; step < 50; ++step) {
-    const Batch a = s1.next(B), b = s2.next(B), c = s3.next(B);
+    const TokenBatch a = s1.next(B), b = s2.next(B), c = s3.next(B);
     REQUIRE(a.inputs.shape() == bilin::Shape{B, ctx});
     REQUIRE(a.targets.shape() == bilin::Shape{B, ctx});
     REQUIRE(a.inputs.to_vector() == b.inputs.to_vector());
@@ -124,7 +124,7 @@ TEST_CASE("WindowSampler: seeded, targets are inputs shifted by one, starts cove
   WindowSampler s(small, 5, 9);
   std::set<std::int64_t> starts;
   for (int i = 0; i < 200; ++i) {
-    const Batch b = s.next(4);
+    const TokenBatch b = s.next(4);
     for (bilin::index_t r = 0; r < 4; ++r) starts.insert(b.inputs.at({r, 0}));
   }
   CHECK(starts.size() == 15);
@@ -144,7 +144,7 @@ TEST_CASE("WindowSampler: seeded, targets are inputs shifted by one, starts cove
   WindowSampler f1(tokens, ctx, 77), f2(tokens, ctx, 77);
   std::vector<std::int32_t> in(B * ctx), tg(B * ctx);
   f1.fill(B, in.data(), tg.data());
-  const Batch fb = f2.next(B);
+  const TokenBatch fb = f2.next(B);
   CHECK(std::vector<std::int64_t>(in.begin(), in.end()) == fb.inputs.to_vector());
   CHECK(std::vector<std::int64_t>(tg.begin(), tg.end()) == fb.targets.to_vector());
 
@@ -158,7 +158,7 @@ TEST_CASE("evaluation windows are fixed, non-overlapping and in range", "[text]"
   CHECK(eval_window_starts(100, 10, 3) == std::vector<std::uint64_t>{0, 10, 20});
   std::vector<token_t> tokens(100);
   for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<token_t>(i);
-  const Batch b = batch_at(tokens, 10, s);
+  const TokenBatch b = batch_at(tokens, 10, s);
   CHECK(b.inputs.shape() == bilin::Shape{9, 10});
   CHECK(b.inputs.at({8, 9}) == 89);
   CHECK(b.targets.at({8, 9}) == 90);

@@ -157,7 +157,7 @@ inline std::pair<std::string_view, std::string_view> split_text(std::string_view
 }
 
 // ------------------------------------------------------------------ windows
-struct Batch {
+struct TokenBatch {
   Tensor<std::int64_t> inputs;   // [B, ctx]
   Tensor<std::int64_t> targets;  // [B, ctx]: targets[b][t] = inputs[b][t + 1] within the window
 };
@@ -179,10 +179,10 @@ void fill_windows(std::span<const token_t> tokens, index_t ctx, std::span<const 
   }
 }
 
-inline Batch batch_at(std::span<const token_t> tokens, index_t ctx, std::span<const std::uint64_t> starts) {
+inline TokenBatch batch_at(std::span<const token_t> tokens, index_t ctx, std::span<const std::uint64_t> starts) {
   BILIN_CHECK(ctx >= 1, "batch_at", "ctx must be >= 1, got ", ctx);
   const auto B = static_cast<index_t>(starts.size());
-  Batch b{Tensor<std::int64_t>::empty({B, ctx}), Tensor<std::int64_t>::empty({B, ctx})};
+  TokenBatch b{Tensor<std::int64_t>::empty({B, ctx}), Tensor<std::int64_t>::empty({B, ctx})};
   fill_windows(tokens, ctx, starts, b.inputs.data(), b.targets.data());
   return b;
 }
@@ -224,7 +224,7 @@ class WindowSampler {
     gen_.set_state(gen_.seed(), gen_.counter());
     return s;
   }
-  Batch next(index_t batch) {
+  TokenBatch next(index_t batch) {
     const auto s = next_starts(batch);
     return batch_at(tokens_, ctx_, s);
   }

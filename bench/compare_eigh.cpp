@@ -1,0 +1,428 @@
+// compare_eigh — bilin's symmetric eigensolvers against LAPACK (LAPACKE ssyevd on OpenBLAS),
+// Eigen's SelfAdjointEigenSolver and Spectra's SymEigsSolver, in one run.
+//
+// Everything runs on ONE thread: openblas_set_num_threads(1) for OpenBLAS/LAPACK,
+// omp_set_num_threads(1) for bilin (its GEMM uses OpenMP), Eigen::setNbThreads(1).
+// Each measurement is the median of --reps repeats, the contenders interleaved within a
+// repeat so machine-load drift hits all of them alike. Input copies that a peer's API forces
+// (LAPACK overwrites its input) are made outside the timed region; bilin's eigh copies its
+// input internally and that copy IS timed.
+// Accuracy (in double, with OpenBLAS dgemm): residual = max|A V − V Λ| / ‖A‖₂ and
+// orthogonality = max|VᵀV − I|, for bilin and for the peer.
+//
+// Sections:
+//   dense    n = 512, 784, 1024: eigh (all pairs, vectors) vs ssyevd and Eigen.
+//   lanczos  n = 784, 1024, k = 10, 20, two matrices ("dominant": a few large eigenvalues over
+//            a bulk, like an interaction matrix; "random": Gaussian symmetric): bilin's eigh
+//            with the lanczos method vs Spectra (same tolerance 1e-6, ncv 2k+1 as Spectra's docs
+//            advise) run on the float matrix ("spectra") and on a double copy ("spectra_f64":
+//            Spectra in float stalls at ~1e-5 relative accuracy, above what bilin reaches from
+//            the float matrix), plus bilin's dense eigh for the same top-k.
+//   jacobi   n = 64, 128, 256 (random and graded SPD): bilin Jacobi vs ssyevd, accuracy and the
+//            eigenvalue error against dsyevd on the same matrix in double.
+// Usage: compare_eigh [--json] [--reps N] [--only dense|lanczos|jacobi]
+// --json prints one JSON object per line:
+//   {"method":"dense|jacobi|lanczos","n":N,"k":K,"bilin_ms":…,"peer":"lapack|eigen|spectra",
+//    "peer_ms":…,"residual":…,"orthogonality":…, ...extra fields}
+// (residual/orthogonality are bilin's; the peer's are in peer_residual/peer_orthogonality).
+#include <bilin/linalg/eigh.hpp>
+#include <bilin/linalg/lanczos.hpp>
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <omp.h>
+
+#include <Eigen/Dense>
+#include <Eigen/Eigenvalues>
+#include <Spectra/MatOp/DenseSymMatProd.h>
+#include <Spectra/SymEigsSolver.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace bilin;
+using bilin::index_t;
+
+namespace {
+
+bool g_json = false;
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+struct Acc {
+  double residual = 0, orthogonality = 0;
+};
+
+// Accuracy of k pairs (w, V with V n×k row-major, columns = vectors) for the float matrix A.
+Acc accuracy(const std::vector<float>& A, index_t n, const std::vector<double>& w, const std::vector<double>& V, index_t k,
+             double anorm) {
+  std::vector<double> Ad(A.begin(), A.end()), AV(static_cast<std::size_t>(n * k)), G(static_cast<std::size_t>(k * k));
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, n, 1.0, Ad.data(), n, V.data(), k, 0.0, AV.data(), k);
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, k, n, 1.0, V.data(), k, V.data(), k, 0.0, G.data(), k);
+  Acc a;
+  for (index_t i = 0; i < n; ++i)
+    for (index_t c = 0; c < k; ++c) a.residual = std::max(a.residual, std::fabs(AV[i * k + c] - w[c] * V[i * k + c]));
+  a.residual /= anorm;
+  for (index_t i = 0; i < k; ++i)
+    for (index_t j = 0; j < k; ++j) a.orthogonality = std::max(a.orthogonality, std::fabs(G[i * k + j] - (i == j)));
+  return a;
+}
+
+std::vector<float> random_symmetric(index_t n, std::uint64_t seed) {
+  Generator g(seed);
+  std::vector<float> A(static_cast<std::size_t>(n * n));
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = i; j < n; ++j) A[i * n + j] = A[j * n + i] = static_cast<float>(g.normal());
+  return A;
+}
+
+// A few dominant directions (±3..±12) over a semicircle bulk of radius ~1: the shape of a
+// bilinear layer's interaction matrix.
+std::vector<float> dominant_matrix(index_t n, std::uint64_t seed) {
+  Generator g(seed);
+  std::vector<double> A(static_cast<std::size_t>(n * n));
+  const double s = 0.5 / std::sqrt(static_cast<double>(n));
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = i; j < n; ++j) A[i * n + j] = A[j * n + i] = s * g.normal();
+  const double strengths[] = {12, -10, 9, 7.5, -6, 5, 4.5, 4, -3.5, 3.2, 3, 2.8};
+  std::vector<double> u(static_cast<std::size_t>(n));
+  for (double st : strengths) {
+    double nu = 0;
+    for (auto& x : u) {
+      x = g.normal();
+      nu += x * x;
+    }
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < n; ++j) A[i * n + j] += st * u[i] * u[j] / nu;
+  }
+  return std::vector<float>(A.begin(), A.end());
+}
+
+// Graded SPD matrix D H D (H well conditioned, D spanning 4 decades): small eigenvalues are
+// determined to high relative accuracy by the data, which Jacobi can deliver and QR-type
+// methods in general cannot.
+std::vector<float> graded_spd(index_t n, std::uint64_t seed) {
+  Generator g(seed);
+  std::vector<double> d(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) d[i] = std::pow(10.0, -4.0 * static_cast<double>(i) / static_cast<double>(n - 1));
+  std::vector<float> A(static_cast<std::size_t>(n * n));
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = i; j < n; ++j) {
+      const double h = i == j ? 1.0 : 0.4 * g.uniform(-1.0, 1.0) / std::sqrt(static_cast<double>(n));
+      A[i * n + j] = A[j * n + i] = static_cast<float>(d[i] * d[j] * h);
+    }
+  return A;
+}
+
+struct Pairs {
+  std::vector<double> w, V;  // V: n × k row-major
+  index_t k = 0;
+};
+
+Pairs from_bilin(const linalg::EighResult<float>& r) {
+  Pairs p;
+  p.k = r.values.numel();
+  p.w.assign(r.values.data(), r.values.data() + p.k);
+  if (r.vectors.defined()) p.V.assign(r.vectors.data(), r.vectors.data() + r.vectors.numel());
+  return p;
+}
+
+Pairs lapack_ssyevd(const std::vector<float>& A, index_t n, double* ms) {
+  std::vector<float> a = A, w(static_cast<std::size_t>(n));
+  const double t0 = now_ms();
+  const int info = LAPACKE_ssyevd(LAPACK_ROW_MAJOR, 'V', 'U', static_cast<int>(n), a.data(), static_cast<int>(n), w.data());
+  *ms = now_ms() - t0;
+  if (info != 0) std::fprintf(stderr, "ssyevd info = %d\n", info);
+  Pairs p;
+  p.k = n;
+  p.w.assign(w.begin(), w.end());
+  p.V.assign(a.begin(), a.end());
+  return p;
+}
+
+std::vector<double> lapack_dsyevd_values(const std::vector<float>& A, index_t n) {
+  std::vector<double> a(A.begin(), A.end()), w(static_cast<std::size_t>(n));
+  LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'U', static_cast<int>(n), a.data(), static_cast<int>(n), w.data());
+  return w;
+}
+
+void print_json(const std::string& s) { std::printf("%s\n", s.c_str()); }
+
+std::string num(double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
+
+void dense_section(int reps) {
+  if (!g_json) {
+    std::printf("\n== dense eigh, all eigenpairs with vectors, float32, 1 thread (median of %d) ==\n", reps);
+    std::printf("%6s %10s %10s %10s %8s %8s | %10s %10s %10s | %10s %10s\n", "n", "bilin ms", "lapack ms", "eigen ms",
+                "b/lapack", "b/eigen", "bilin res", "lapack res", "eigen res", "bilin orth", "lapack orth");
+  }
+  for (index_t n : {512, 784, 1024}) {
+    const auto A = random_symmetric(n, 1000 + n);
+    const Tensor<float> At = Tensor<float>::from_vector(A, {n, n});
+    Eigen::MatrixXf Ae(n, n);
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < n; ++j) Ae(i, j) = A[i * n + j];
+    std::vector<double> tb, tl, te;
+    Pairs pb, pl, pe;
+    for (int r = 0; r < reps; ++r) {
+      double t0 = now_ms();
+      auto res = linalg::eigh(At);
+      tb.push_back(now_ms() - t0);
+      if (r == 0) pb = from_bilin(res);
+      double ms;
+      auto l = lapack_ssyevd(A, n, &ms);
+      tl.push_back(ms);
+      if (r == 0) pl = l;
+      t0 = now_ms();
+      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXf> es(Ae);
+      te.push_back(now_ms() - t0);
+      if (r == 0) {
+        pe.k = n;
+        pe.w.assign(es.eigenvalues().data(), es.eigenvalues().data() + n);
+        pe.V.resize(static_cast<std::size_t>(n * n));
+        for (index_t i = 0; i < n; ++i)
+          for (index_t c = 0; c < n; ++c) pe.V[i * n + c] = es.eigenvectors()(i, c);
+      }
+    }
+    double anorm = 0;
+    for (double v : pl.w) anorm = std::max(anorm, std::fabs(v));
+    const Acc ab = accuracy(A, n, pb.w, pb.V, n, anorm), al = accuracy(A, n, pl.w, pl.V, n, anorm),
+              ae = accuracy(A, n, pe.w, pe.V, n, anorm);
+    const double mb = median(tb), ml = median(tl), me = median(te);
+    if (g_json) {
+      const std::string head = "{\"method\":\"dense\",\"n\":" + std::to_string(n) + ",\"k\":0,\"bilin_ms\":" + num(mb);
+      const std::string mine = ",\"residual\":" + num(ab.residual) + ",\"orthogonality\":" + num(ab.orthogonality);
+      print_json(head + ",\"peer\":\"lapack\",\"peer_ms\":" + num(ml) + mine + ",\"peer_residual\":" + num(al.residual) +
+                 ",\"peer_orthogonality\":" + num(al.orthogonality) + ",\"ratio\":" + num(mb / ml) + "}");
+      print_json(head + ",\"peer\":\"eigen\",\"peer_ms\":" + num(me) + mine + ",\"peer_residual\":" + num(ae.residual) +
+                 ",\"peer_orthogonality\":" + num(ae.orthogonality) + ",\"ratio\":" + num(mb / me) + "}");
+    } else {
+      std::printf("%6ld %10.2f %10.2f %10.2f %8.2f %8.2f | %10.2e %10.2e %10.2e | %10.2e %10.2e\n", static_cast<long>(n), mb,
+                  ml, me, mb / ml, mb / me, ab.residual, al.residual, ae.residual, ab.orthogonality, al.orthogonality);
+    }
+    std::fflush(stdout);
+  }
+}
+
+// One Spectra run (float or double matrix), returning pairs with values ascending.
+template <class Mat>
+Pairs run_spectra(const Mat& M, index_t n, index_t k, double tol, double* ms, index_t* matvecs, bool* ok) {
+  using S = typename Mat::Scalar;
+  Spectra::DenseSymMatProd<S> op(M);
+  const double t0 = now_ms();
+  Spectra::SymEigsSolver<Spectra::DenseSymMatProd<S>> eigs(op, static_cast<int>(k), static_cast<int>(2 * k + 1));
+  eigs.init();
+  eigs.compute(Spectra::SortRule::LargestAlge, 1000, static_cast<S>(tol), Spectra::SortRule::SmallestAlge);
+  *ms = now_ms() - t0;
+  *ok = eigs.info() == Spectra::CompInfo::Successful;
+  *matvecs = eigs.num_operations();
+  Pairs p;
+  p.k = k;
+  const auto ev = eigs.eigenvalues();
+  const auto evec = eigs.eigenvectors();
+  for (index_t i = 0; i < k; ++i) p.w.push_back(static_cast<double>(ev[i]));
+  p.V.resize(static_cast<std::size_t>(n * k));
+  for (index_t i = 0; i < n; ++i)
+    for (index_t c = 0; c < k; ++c) p.V[i * k + c] = static_cast<double>(evec(i, c));
+  return p;
+}
+
+void lanczos_section(int reps) {
+  const double tol = 1e-6;
+  if (!g_json) {
+    std::printf("\n== top-k eigenpairs (largest algebraic), tol %.0e, 1 thread (median of %d) ==\n", tol, reps);
+    std::printf("   bilin: float matrix, block-4 thick-restart Lanczos (double basis); spectra: SymEigsSolver ncv=2k+1\n");
+    std::printf("   on the float matrix (f32) and on a double copy (f64); res = max ||Av-lv||/||A||, relerr = max\n");
+    std::printf("   |l - l_dense|/|l_dense| against bilin's dense eigh (itself checked against LAPACK above)\n");
+    std::printf("%-9s %5s %3s | %8s %8s %8s %8s | %5s %5s %5s | %8s %8s %8s | %8s %8s %8s\n", "matrix", "n", "k", "bilin",
+                "spec32", "spec64", "dense", "b mv", "s32mv", "s64mv", "b res", "s32 res", "s64 res", "b relerr", "s32 rel",
+                "s64 rel");
+  }
+  for (const char* kind : {"dominant", "random"}) {
+    for (index_t n : {784, 1024}) {
+      const auto A = std::string(kind) == "dominant" ? dominant_matrix(n, 7 + n) : random_symmetric(n, 77 + n);
+      const Tensor<float> At = Tensor<float>::from_vector(A, {n, n});
+      Eigen::MatrixXf Ae(n, n);
+      Eigen::MatrixXd Ad(n, n);
+      for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < n; ++j) Ad(i, j) = Ae(i, j) = A[i * n + j];
+      double tdummy;
+      const auto full = lapack_ssyevd(A, n, &tdummy);
+      double anorm = 0;
+      for (double v : full.w) anorm = std::max(anorm, std::fabs(v));
+      for (index_t k : {10, 20}) {
+        std::vector<double> tb, ts, ts64, td;
+        Pairs pb, ps, ps64;
+        index_t bmv = 0, smv = 0, smv64 = 0;
+        bool bconv = false, sconv = false, sconv64 = false;
+        std::vector<double> dense_top;
+        for (int r = 0; r < reps; ++r) {
+          linalg::EighOptions o;
+          o.method = linalg::EighMethod::lanczos;
+          o.subset = linalg::EighSubset::largest;
+          o.k = k;
+          o.tol = tol;
+          double t0 = now_ms();
+          auto res = linalg::eigh(At, o);
+          tb.push_back(now_ms() - t0);
+          if (r == 0) {
+            pb = from_bilin(res);
+            bmv = res.info.matvecs;
+            bconv = res.info.all_converged;
+          }
+          double ms;
+          index_t mv;
+          bool ok;
+          auto p32 = run_spectra(Ae, n, k, tol, &ms, &mv, &ok);
+          ts.push_back(ms);
+          if (r == 0) {
+            ps = p32;
+            smv = mv;
+            sconv = ok;
+          }
+          auto p64 = run_spectra(Ad, n, k, tol, &ms, &mv, &ok);
+          ts64.push_back(ms);
+          if (r == 0) {
+            ps64 = p64;
+            smv64 = mv;
+            sconv64 = ok;
+          }
+          linalg::EighOptions od;
+          od.subset = linalg::EighSubset::largest;
+          od.k = k;
+          t0 = now_ms();
+          auto dres = linalg::eigh(At, od);
+          td.push_back(now_ms() - t0);
+          if (r == 0) dense_top.assign(dres.values.data(), dres.values.data() + k);
+        }
+        const Acc ab = accuracy(A, n, pb.w, pb.V, k, anorm), as = accuracy(A, n, ps.w, ps.V, k, anorm),
+                  as64 = accuracy(A, n, ps64.w, ps64.V, k, anorm);
+        auto relerr = [&](const Pairs& p) {
+          double e = 0;
+          for (index_t i = 0; i < k; ++i) e = std::max(e, std::fabs(p.w[i] - dense_top[i]) / std::fabs(dense_top[i]));
+          return e;
+        };
+        const double eb = relerr(pb), es = relerr(ps), es64 = relerr(ps64);
+        const double mb = median(tb), msp = median(ts), msp64 = median(ts64), md = median(td);
+        if (g_json) {
+          auto line = [&](const char* peer, double pms, const Acc& pa, index_t pmv, bool pconv, double perr) {
+            print_json("{\"method\":\"lanczos\",\"matrix\":\"" + std::string(kind) + "\",\"n\":" + std::to_string(n) +
+                       ",\"k\":" + std::to_string(k) + ",\"bilin_ms\":" + num(mb) + ",\"peer\":\"" + peer +
+                       "\",\"peer_ms\":" + num(pms) + ",\"residual\":" + num(ab.residual) + ",\"orthogonality\":" +
+                       num(ab.orthogonality) + ",\"peer_residual\":" + num(pa.residual) + ",\"peer_orthogonality\":" +
+                       num(pa.orthogonality) + ",\"ratio\":" + num(mb / pms) + ",\"bilin_matvecs\":" + std::to_string(bmv) +
+                       ",\"peer_matvecs\":" + std::to_string(pmv) + ",\"bilin_converged\":" + (bconv ? "true" : "false") +
+                       ",\"peer_converged\":" + (pconv ? "true" : "false") + ",\"dense_ms\":" + num(md) +
+                       ",\"max_rel_err_vs_dense\":" + num(eb) + ",\"peer_max_rel_err_vs_dense\":" + num(perr) +
+                       ",\"tol\":" + num(tol) + "}");
+          };
+          line("spectra", msp, as, smv, sconv, es);
+          line("spectra_f64", msp64, as64, smv64, sconv64, es64);
+        } else {
+          std::printf("%-9s %5ld %3ld | %8.2f %8.2f %8.2f %8.2f | %5ld %5ld %5ld | %8.1e %8.1e %8.1e | %8.1e %8.1e %8.1e%s%s%s\n",
+                      kind, static_cast<long>(n), static_cast<long>(k), mb, msp, msp64, md, static_cast<long>(bmv),
+                      static_cast<long>(smv), static_cast<long>(smv64), ab.residual, as.residual, as64.residual, eb, es,
+                      es64, bconv ? "" : " (bilin NOT converged)", sconv ? "" : " (spec32 NOT converged)",
+                      sconv64 ? "" : " (spec64 NOT converged)");
+        }
+        std::fflush(stdout);
+      }
+    }
+  }
+}
+
+void jacobi_section(int reps) {
+  if (!g_json) {
+    std::printf("\n== Jacobi (float in, double compute) vs ssyevd: accuracy, 1 thread (median of %d) ==\n", reps);
+    std::printf("%-8s %5s %9s %9s | %9s %9s | %9s %9s | %10s %10s\n", "matrix", "n", "bilin ms", "lapack", "bilin res",
+                "lapack res", "b orth", "l orth", "b val err", "l val err");
+  }
+  for (const char* kind : {"random", "graded"}) {
+    for (index_t n : {64, 128, 256}) {
+      const auto A = std::string(kind) == "random" ? random_symmetric(n, 500 + n) : graded_spd(n, 600 + n);
+      const Tensor<float> At = Tensor<float>::from_vector(A, {n, n});
+      std::vector<double> tb, tl;
+      Pairs pb, pl;
+      for (int r = 0; r < reps; ++r) {
+        linalg::EighOptions o;
+        o.method = linalg::EighMethod::jacobi;
+        double t0 = now_ms();
+        auto res = linalg::eigh(At, o);
+        tb.push_back(now_ms() - t0);
+        if (r == 0) pb = from_bilin(res);
+        double ms;
+        auto l = lapack_ssyevd(A, n, &ms);
+        tl.push_back(ms);
+        if (r == 0) pl = l;
+      }
+      const auto ref = lapack_dsyevd_values(A, n);
+      double anorm = 0;
+      for (double v : ref) anorm = std::max(anorm, std::fabs(v));
+      const Acc ab = accuracy(A, n, pb.w, pb.V, n, anorm), al = accuracy(A, n, pl.w, pl.V, n, anorm);
+      // eigenvalue error: relative to |λ| for the graded SPD matrix, to ‖A‖ for the random one
+      double eb = 0, el = 0;
+      const bool rel = std::string(kind) == "graded";
+      for (index_t i = 0; i < n; ++i) {
+        const double sc = rel ? std::fabs(ref[i]) : anorm;
+        eb = std::max(eb, std::fabs(pb.w[i] - ref[i]) / sc);
+        el = std::max(el, std::fabs(pl.w[i] - ref[i]) / sc);
+      }
+      const double mb = median(tb), ml = median(tl);
+      if (g_json) {
+        print_json("{\"method\":\"jacobi\",\"matrix\":\"" + std::string(kind) + "\",\"n\":" + std::to_string(n) +
+                   ",\"k\":0,\"bilin_ms\":" + num(mb) + ",\"peer\":\"lapack\",\"peer_ms\":" + num(ml) +
+                   ",\"residual\":" + num(ab.residual) + ",\"orthogonality\":" + num(ab.orthogonality) +
+                   ",\"peer_residual\":" + num(al.residual) + ",\"peer_orthogonality\":" + num(al.orthogonality) +
+                   ",\"value_err\":" + num(eb) + ",\"peer_value_err\":" + num(el) +
+                   ",\"value_err_kind\":\"" + (rel ? "relative" : "normwise") + "\"}");
+      } else {
+        std::printf("%-8s %5ld %9.2f %9.2f | %9.2e %9.2e | %9.2e %9.2e | %10.2e %10.2e\n", kind, static_cast<long>(n), mb, ml,
+                    ab.residual, al.residual, ab.orthogonality, al.orthogonality, eb, el);
+      }
+      std::fflush(stdout);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 7;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json")) g_json = true;
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: %s [--json] [--reps N] [--only dense|lanczos|jacobi]\n", argv[0]);
+      return 2;
+    }
+  }
+  openblas_set_num_threads(1);
+  omp_set_num_threads(1);
+  Eigen::setNbThreads(1);
+  if (!g_json)
+    std::printf("compare_eigh: single-threaded (OpenBLAS %s, OPENBLAS_CORETYPE=%s), bilin with 1 OpenMP thread\n",
+                openblas_get_config(), std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(auto)");
+  if (only.empty() || only == "dense") dense_section(reps);
+  if (only.empty() || only == "lanczos") lanczos_section(reps);
+  if (only.empty() || only == "jacobi") jacobi_section(std::min(reps, 3));
+  return 0;
+}

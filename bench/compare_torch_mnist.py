@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""Seconds per epoch of the paper's MNIST model: PyTorch CPU vs bilin, same run, same threads.
+
+    bench/compare_torch_mnist.py BUILD_DIR [--threads 2] [--batches 2048,256] [--epochs 3]
+                                 [--repeats 2] [--dataset mnist] [--torch-env default|avx512|both]
+                                 [--full] [--full-epochs 20]
+
+Both sides train the same model (embed 784→512, bilinear 512→512, head 512→10, no biases),
+with the same optimizer (AdamW lr 1e-3, wd 0.5, cosine per epoch), batch size, drop_last,
+input noise (std 0.4 on each sample with probability 0.5, as kornia's RandomGaussianNoise used
+by the official code) and thread count. An "epoch" is one pass over the 60000 training images
+plus the evaluation of the 10000 test images, timed the same way on both sides. PyTorch gets its
+best data path (tensors indexed by a random permutation, no per-sample Python collate).
+
+bilin runs BUILD_DIR/examples/train_mnist; PyTorch runs in a child process of this script so
+its BLAS environment can be chosen: "default" keeps the environment as is (here
+OPENBLAS_CORETYPE=Haswell, i.e. AVX2 kernels), "avx512" unsets OPENBLAS_CORETYPE. Runs are
+interleaved (torch, bilin, torch, bilin, ...) and the median over all timed epochs is reported
+(the first epoch of every run is a warm-up and not counted).
+
+--full additionally trains the full paper recipe (20 epochs) in PyTorch and in bilin and prints
+both test accuracies.
+"""
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def read_idx(path):
+    import numpy as np
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def find_file(folder, stem):
+    for name in (stem, stem + ".gz"):
+        p = os.path.join(folder, name)
+        if os.path.exists(p):
+            return p
+    raise SystemExit("compare_torch_mnist: %s[.gz] not found in %s" % (stem, folder))
+
+
+def torch_worker(args):
+    """Train in PyTorch; print one JSON line with per-epoch seconds and accuracies."""
+    import numpy as np
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    d = args.data_dir
+    xtr = torch.from_numpy(read_idx(find_file(d, "train-images-idx3-ubyte")).copy()).float().div_(255.0)
+    ytr = torch.from_numpy(read_idx(find_file(d, "train-labels-idx1-ubyte")).astype(np.int64))
+    xte = torch.from_numpy(read_idx(find_file(d, "t10k-images-idx3-ubyte")).copy()).float().div_(255.0)
+    yte = torch.from_numpy(read_idx(find_file(d, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
+
+    class Bilinear(nn.Linear):  # the official shared/components.py Bilinear (gate None)
+        def forward(self, x):
+            left, right = super().forward(x).chunk(2, dim=-1)
+            return left * right
+
+    class Model(nn.Module):  # the official src/image/model.py Model
+        def __init__(self, d_in, d_hidden, d_out):
+            super().__init__()
+            self.embed = nn.Linear(d_in, d_hidden, bias=False)
+            self.blocks = nn.ModuleList([Bilinear(d_hidden, 2 * d_hidden, bias=False)])
+            self.head = nn.Linear(d_hidden, d_out, bias=False)
+
+        def forward(self, x):
+            x = self.embed(x)
+            for layer in self.blocks:
+                x = layer(x)
+            return self.head(x)
+
+    model = Model(784, args.hidden, 10)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
+    crit = nn.CrossEntropyLoss()
+    B, n = args.batch, len(xtr)
+    epochs = []
+    for _ in range(args.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.randperm(n)
+        for b in range(n // B):  # drop_last
+            idx = perm[b * B:(b + 1) * B]
+            x, y = xtr.index_select(0, idx), ytr.index_select(0, idx)
+            if args.noise > 0:  # kornia RandomGaussianNoise(std, p): per-sample coin flip
+                apply = (torch.rand(B, 1) < args.noise_p).float()
+                x = x + torch.randn_like(x) * args.noise * apply
+            loss = crit(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sched.step()
+        t1 = time.perf_counter()
+        model.eval()
+        with torch.no_grad():
+            logits = model(xte)
+            test_loss = crit(logits, yte).item()
+            test_acc = (logits.argmax(-1) == yte).float().mean().item()
+        t2 = time.perf_counter()
+        epochs.append({"train_seconds": t1 - t0, "eval_seconds": t2 - t1, "test_acc": test_acc, "test_loss": test_loss})
+    print(json.dumps({"epochs": epochs, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+
+
+def run_torch(args, batch, epochs, env_kind):
+    env = dict(os.environ)
+    if env_kind == "avx512":
+        env.pop("OPENBLAS_CORETYPE", None)
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--data-dir", args.data_dir,
+           "--batch", str(batch), "--epochs", str(epochs), "--threads", str(args.threads), "--seed", "42",
+           "--hidden", "512", "--lr", "1e-3", "--wd", "0.5", "--noise", "0.4", "--noise-p", "0.5"]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["epochs"]
+
+
+def run_bilin(args, batch, epochs, extra=()):
+    exe = os.path.join(args.build_dir, "examples", "train_mnist")
+    with tempfile.TemporaryDirectory(prefix="bilin_cmp_") as out:
+        cmd = [exe, "--dataset", args.dataset, "--batch", str(batch), "--epochs", str(epochs),
+               "--threads", str(args.threads), "--out", out, "--no-final-train-eval", *extra]
+        res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        summary = json.loads(res.stdout.strip().splitlines()[-1])
+        with open(os.path.join(out, "metrics.jsonl")) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+    return summary, [{"train_seconds": l["train_seconds"], "eval_seconds": l["eval_seconds"],
+                      "test_acc": l["test_acc"]} for l in lines]
+
+
+def epoch_seconds(epochs):
+    timed = epochs[1:] if len(epochs) > 1 else epochs  # first epoch = warm-up
+    return [e["train_seconds"] + e["eval_seconds"] for e in timed]
+
+
+def load1():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("build_dir", nargs="?")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batches", default="2048,256")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--dataset", default="mnist")
+    p.add_argument("--torch-env", default="both", choices=["default", "avx512", "both"])
+    p.add_argument("--full", action="store_true")
+    p.add_argument("--full-epochs", type=int, default=20)
+    # worker mode (internal)
+    p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--data-dir")
+    p.add_argument("--batch", type=int, default=2048)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--hidden", type=int, default=512)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--wd", type=float, default=0.5)
+    p.add_argument("--noise", type=float, default=0.4)
+    p.add_argument("--noise-p", type=float, default=0.5)
+    args = p.parse_args()
+    if args.torch_worker:
+        torch_worker(args)
+        return
+    if not args.build_dir:
+        p.error("BUILD_DIR is required")
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        sys.exit("compare_torch_mnist: PyTorch is not importable by %s (%s)" % (sys.executable, e))
+
+    # One short bilin run tells where the data is (bilin's own search order).
+    summary, _ = run_bilin(args, 2048, 1, ("--max-steps", "1"))
+    args.data_dir = summary["data_dir"]
+    envs = ["default", "avx512"] if args.torch_env == "both" else [args.torch_env]
+    print("compare_torch_mnist: data %s, threads %d, %d epochs x %d repeats per side, load %.2f at start"
+          % (args.data_dir, args.threads, args.epochs, args.repeats, load1()), flush=True)
+
+    rows = []
+    for batch in [int(b) for b in args.batches.split(",")]:
+        times = {"bilin": []}
+        for e in envs:
+            times["torch-" + e] = []
+        for _ in range(args.repeats):
+            for e in envs:
+                times["torch-" + e] += epoch_seconds(run_torch(args, batch, args.epochs, e))
+            times["bilin"] += epoch_seconds(run_bilin(args, batch, args.epochs)[1])
+        med = {k: statistics.median(v) for k, v in times.items()}
+        best_torch = min(v for k, v in med.items() if k.startswith("torch"))
+        rows.append((batch, med, best_torch))
+        print("batch %5d: " % batch + ", ".join("%s %.3f s/epoch" % (k, v) for k, v in med.items())
+              + ", bilin/best-torch %.2f (load %.2f)" % (med["bilin"] / best_torch, load1()), flush=True)
+
+    print()
+    cols = ["torch-" + e for e in envs]
+    print("| batch | " + " | ".join("%s s/epoch" % c for c in cols) + " | bilin s/epoch | bilin / best torch |")
+    print("|---:|" + "---:|" * (len(cols) + 2))
+    for batch, med, best in rows:
+        print("| %d | " % batch + " | ".join("%.3f" % med[c] for c in cols)
+              + " | %.3f | %.2f |" % (med["bilin"], med["bilin"] / best))
+
+    if args.full:
+        print("\nfull paper recipe (%d epochs, batch 2048, seed 42):" % args.full_epochs, flush=True)
+        t0 = time.perf_counter()
+        te = run_torch(args, 2048, args.full_epochs, envs[-1])
+        t1 = time.perf_counter()
+        summary, be = run_bilin(args, 2048, args.full_epochs)
+        t2 = time.perf_counter()
+        print("  torch: test_acc %.4f (%.1f s)" % (te[-1]["test_acc"], t1 - t0))
+        print("  bilin: test_acc %.4f (%.1f s)" % (summary["test_acc"], t2 - t1))
+        print("  difference (bilin - torch): %+.2f points" % (100 * (summary["test_acc"] - te[-1]["test_acc"])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+// bench/gemm_peak.hpp — measure this machine's fp32 FMA peak in the running program.
+//
+// Contract: fma_peak_gflops(threads) runs `threads` OpenMP threads, each executing a tight
+// loop of 12 independent vector FMAs (zmm with AVX-512, ymm with AVX2+FMA; written in inline
+// asm so the compiler can neither drop nor reorder them), and returns the best total
+// GFLOP/s over `repeats` runs of about `seconds` each. Counting: one FMA on W float lanes =
+// 2·W FLOP. Without AVX2/FMA it returns 0 (no meaningful peak to compare against).
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace bilin_bench {
+
+// Executes iters × 12 vector FMAs; returns FLOP per iteration.
+inline double fma_loop(std::int64_t iters) {
+#if defined(__AVX512F__) && defined(__GNUC__)
+#define BILIN_FMA12(R)                                                                                          \
+  "vfmadd231" R " %%zmm12,%%zmm13,%%zmm0\n vfmadd231" R " %%zmm12,%%zmm13,%%zmm1\n vfmadd231" R                 \
+  " %%zmm12,%%zmm13,%%zmm2\n vfmadd231" R " %%zmm12,%%zmm13,%%zmm3\n vfmadd231" R " %%zmm12,%%zmm13,%%zmm4\n"  \
+  "vfmadd231" R " %%zmm12,%%zmm13,%%zmm5\n vfmadd231" R " %%zmm12,%%zmm13,%%zmm6\n vfmadd231" R                 \
+  " %%zmm12,%%zmm13,%%zmm7\n vfmadd231" R " %%zmm12,%%zmm13,%%zmm8\n vfmadd231" R " %%zmm12,%%zmm13,%%zmm9\n"   \
+  "vfmadd231" R " %%zmm12,%%zmm13,%%zmm10\n vfmadd231" R " %%zmm12,%%zmm13,%%zmm11\n"
+  __asm__ volatile(
+      "vpxord %%zmm0,%%zmm0,%%zmm0\n vmovaps %%zmm0,%%zmm1\n vmovaps %%zmm0,%%zmm2\n vmovaps %%zmm0,%%zmm3\n"
+      "vmovaps %%zmm0,%%zmm4\n vmovaps %%zmm0,%%zmm5\n vmovaps %%zmm0,%%zmm6\n vmovaps %%zmm0,%%zmm7\n"
+      "vmovaps %%zmm0,%%zmm8\n vmovaps %%zmm0,%%zmm9\n vmovaps %%zmm0,%%zmm10\n vmovaps %%zmm0,%%zmm11\n"
+      "vmovaps %%zmm0,%%zmm12\n vmovaps %%zmm0,%%zmm13\n"
+      "1:\n" BILIN_FMA12("ps") "dec %0\n jnz 1b\n vzeroupper\n"
+      : "+r"(iters)
+      :
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+        "xmm12", "xmm13", "cc");
+#undef BILIN_FMA12
+  return 12.0 * 16 * 2;
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__GNUC__)
+#define BILIN_FMA12                                                                                          \
+  "vfmadd231ps %%ymm12,%%ymm13,%%ymm0\n vfmadd231ps %%ymm12,%%ymm13,%%ymm1\n vfmadd231ps %%ymm12,%%ymm13,%%ymm2\n" \
+  "vfmadd231ps %%ymm12,%%ymm13,%%ymm3\n vfmadd231ps %%ymm12,%%ymm13,%%ymm4\n vfmadd231ps %%ymm12,%%ymm13,%%ymm5\n" \
+  "vfmadd231ps %%ymm12,%%ymm13,%%ymm6\n vfmadd231ps %%ymm12,%%ymm13,%%ymm7\n vfmadd231ps %%ymm12,%%ymm13,%%ymm8\n" \
+  "vfmadd231ps %%ymm12,%%ymm13,%%ymm9\n vfmadd231ps %%ymm12,%%ymm13,%%ymm10\n vfmadd231ps %%ymm12,%%ymm13,%%ymm11\n"
+  __asm__ volatile(
+      "vxorps %%ymm0,%%ymm0,%%ymm0\n vmovaps %%ymm0,%%ymm1\n vmovaps %%ymm0,%%ymm2\n vmovaps %%ymm0,%%ymm3\n"
+      "vmovaps %%ymm0,%%ymm4\n vmovaps %%ymm0,%%ymm5\n vmovaps %%ymm0,%%ymm6\n vmovaps %%ymm0,%%ymm7\n"
+      "vmovaps %%ymm0,%%ymm8\n vmovaps %%ymm0,%%ymm9\n vmovaps %%ymm0,%%ymm10\n vmovaps %%ymm0,%%ymm11\n"
+      "vmovaps %%ymm0,%%ymm12\n vmovaps %%ymm0,%%ymm13\n"
+      "1:\n" BILIN_FMA12 "dec %0\n jnz 1b\n vzeroupper\n"
+      : "+r"(iters)
+      :
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+        "xmm12", "xmm13", "cc");
+#undef BILIN_FMA12
+  return 12.0 * 8 * 2;
+#else
+  (void)iters;
+  return 0.0;
+#endif
+}
+
+inline double fma_peak_gflops(int threads, double seconds = 0.05, int repeats = 5) {
+  // Calibrate the iteration count on one thread so each run lasts about `seconds`.
+  std::int64_t iters = 1 << 16;
+  for (;;) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fma_loop(iters);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s > seconds / 4 || iters > (std::int64_t{1} << 40)) {
+      iters = static_cast<std::int64_t>(static_cast<double>(iters) * seconds / std::max(s, 1e-9));
+      break;
+    }
+    iters *= 4;
+  }
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    double flops = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) reduction(+ : flops)
+#endif
+    flops += fma_loop(iters) * static_cast<double>(iters);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, flops / s * 1e-9);
+  }
+  return best;
+}
+
+}  // namespace bilin_bench

@@ -1,0 +1,80 @@
+// bilin/interp/spectral.hpp — scalar summaries of an eigenvalue spectrum (how low-rank is Q?).
+//
+// Contract (all take the eigenvalues of one symmetric matrix, any order, any sign):
+// - effective_rank(λ) = exp(H(p)) with p_i = |λ_i| / Σ|λ_j| and H the Shannon entropy in nats
+//   (Roy & Vetterli 2007, applied to |λ| = the singular values of a symmetric matrix): 1 for a
+//   rank-one matrix, n when all |λ| are equal. All-zero spectrum: 0.
+// - top_mass(λ, k) = (sum of the k largest |λ|) / Σ|λ|, in [0, 1]; 0 for an all-zero spectrum.
+// - participation_ratio(λ) = (Σλ²)² / Σλ⁴: another soft count of dominant components.
+// - SpectrumSummary summarize(λ) bundles the three plus the counts of positive/negative values.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "../core/tensor.hpp"
+
+namespace bilin::interp {
+
+inline double effective_rank(const std::vector<double>& vals) {
+  double total = 0;
+  for (double v : vals) total += std::fabs(v);
+  if (!(total > 0)) return 0;
+  double H = 0;
+  for (double v : vals) {
+    const double p = std::fabs(v) / total;
+    if (p > 0) H -= p * std::log(p);
+  }
+  return std::exp(H);
+}
+
+inline double top_mass(const std::vector<double>& vals, std::size_t k) {
+  std::vector<double> a(vals.size());
+  for (std::size_t i = 0; i < vals.size(); ++i) a[i] = std::fabs(vals[i]);
+  const double total = [&] {
+    double t = 0;
+    for (double x : a) t += x;
+    return t;
+  }();
+  if (!(total > 0)) return 0;
+  k = std::min(k, a.size());
+  std::partial_sort(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(k), a.end(), std::greater<double>());
+  double s = 0;
+  for (std::size_t i = 0; i < k; ++i) s += a[i];
+  return s / total;
+}
+
+inline double participation_ratio(const std::vector<double>& vals) {
+  double s2 = 0, s4 = 0;
+  for (double v : vals) {
+    s2 += v * v;
+    s4 += v * v * v * v;
+  }
+  return s4 > 0 ? s2 * s2 / s4 : 0;
+}
+
+struct SpectrumSummary {
+  double effective_rank = 0, top10_mass = 0, participation_ratio = 0;
+  std::size_t positive = 0, negative = 0;
+};
+
+inline SpectrumSummary summarize(const std::vector<double>& vals) {
+  SpectrumSummary s;
+  s.effective_rank = effective_rank(vals);
+  s.top10_mass = top_mass(vals, 10);
+  s.participation_ratio = participation_ratio(vals);
+  for (double v : vals) {
+    if (v > 0) ++s.positive;
+    if (v < 0) ++s.negative;
+  }
+  return s;
+}
+
+template <class T>
+std::vector<double> to_doubles(const Tensor<T>& t) {
+  const auto v = t.to_vector();
+  return std::vector<double>(v.begin(), v.end());
+}
+
+}  // namespace bilin::interp

@@ -1,0 +1,63 @@
+// bilin/kernels/gemm_simd.hpp — the SIMD vocabulary the GEMM micro-kernel is written in.
+//
+// Contract: gemm_simd<T> names the widest vector type the compiler was told it may use
+// (chosen at compile time from xsimd's XSIMD_WITH_* macros, i.e. from -march):
+//   AVX-512F  -> xsimd::batch<T, avx512f>     (32 vector registers)
+//   AVX2+FMA  -> xsimd::batch<T, fma3<avx2>>   (16 vector registers)
+//   otherwise -> plain T                        (scalar fallback, width 1)
+// and offers width, registers, zero(), broadcast(), load() (64-byte aligned pointer),
+// loadu()/storeu() (any pointer) and fmadd(a, b, c) = a·b + c with one rounding.
+// fmadd calls the FMA intrinsic directly rather than relying on the compiler contracting
+// xsimd 8.1's `x*y+z` (which it only does under -ffp-contract=fast).
+#pragma once
+#include <xsimd/xsimd.hpp>
+
+namespace bilin::kernels::gemm_detail {
+
+#if XSIMD_WITH_AVX512F
+using simd_arch = xsimd::avx512f;
+inline constexpr int simd_register_count = 32;
+#elif XSIMD_WITH_FMA3_AVX2
+using simd_arch = xsimd::fma3<xsimd::avx2>;
+inline constexpr int simd_register_count = 16;
+#else
+using simd_arch = void;
+inline constexpr int simd_register_count = 0;
+#endif
+
+template <class T, class Arch = simd_arch>
+struct gemm_simd {
+  using type = xsimd::batch<T, Arch>;
+  static constexpr int width = static_cast<int>(type::size);
+  static constexpr int registers = simd_register_count;
+  static type zero() noexcept { return type(T(0)); }
+  static type broadcast(T x) noexcept { return type(x); }
+  static type load(const T* p) noexcept { return type::load_aligned(p); }
+  static type loadu(const T* p) noexcept { return type::load_unaligned(p); }
+  static void storeu(T* p, const type& v) noexcept { v.store_unaligned(p); }
+  static type fmadd(const type& a, const type& b, const type& c) noexcept {
+#if XSIMD_WITH_AVX512F
+    if constexpr (std::is_same_v<Arch, xsimd::avx512f>) {
+      if constexpr (std::is_same_v<T, float>) return type(_mm512_fmadd_ps(a, b, c));
+      else return type(_mm512_fmadd_pd(a, b, c));
+    } else
+#endif
+    return xsimd::fma(a, b, c);
+  }
+};
+
+// Scalar fallback: same interface, width 1, so one micro-kernel template serves all targets.
+template <class T>
+struct gemm_simd<T, void> {
+  using type = T;
+  static constexpr int width = 1;
+  static constexpr int registers = 16;
+  static T zero() noexcept { return T(0); }
+  static T broadcast(T x) noexcept { return x; }
+  static T load(const T* p) noexcept { return *p; }
+  static T loadu(const T* p) noexcept { return *p; }
+  static void storeu(T* p, T v) noexcept { *p = v; }
+  static T fmadd(T a, T b, T c) noexcept { return a * b + c; }
+};
+
+}  // namespace bilin::kernels::gemm_detail

@@ -1,0 +1,455 @@
+// bilin/linalg/eigh.hpp — one entry point for symmetric eigendecompositions.
+//
+// Contract:
+//   template <class T> EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {})
+// - A: a square 2-D float/double tensor (any strides). eigh decomposes its symmetric part
+//   (A + Aᵀ)/2. With opt.check_symmetry (default) it first throws if
+//   max|A − Aᵀ| > symmetry_tol·max|A| (symmetry_tol = 0 means 1000·ε of T).
+// - result.values: the selected eigenvalues as a 1-D tensor [k], sorted ASCENDING (descending
+//   with opt.descending = true) — for every subset and method.
+// - result.vectors: [n, k], column i is the unit eigenvector of values[i] (empty tensor when
+//   opt.vectors is false).
+// - Sign convention: every eigenvector column is scaled by ±1 so that its entry of largest
+//   magnitude is positive (ties: the lowest row index). For a repeated eigenvalue any
+//   orthonormal basis of its eigenspace may be returned.
+// - Subsets (opt.subset): all; largest k; smallest k; largest_magnitude k (the k eigenvalues of
+//   largest |λ|); index_range [first, last) of the ascending spectrum. 1 ≤ k ≤ n and
+//   0 ≤ first < last ≤ n are checked.
+// - Methods (opt.method):
+//     jacobi       cyclic Jacobi (jacobi.hpp); for float input it runs in double unless
+//                  opt.jacobi_in_double is false — the method for best accuracy, O(n³) per sweep.
+//     tridiagonal  Householder + divide and conquer (or QL, opt.tridiag_solver) +
+//                  back-transformation (tridiagonal.hpp); eigenvalues only is O(n²) after the
+//                  reduction; only the selected vectors are back-transformed.
+//     lanczos      thick-restart block Lanczos on A (lanczos.hpp; 4 vectors per pass over A
+//                  for n ≥ 256) for subsets largest, smallest, largest_magnitude with
+//                  k ≤ n − 2; iterative, accurate to opt.tol (see LanczosOptions).
+//     automatic    lanczos for k-subsets with n ≥ 2000 and k ≤ n/20, else tridiagonal.
+// - result.info: the method used; sweeps (Jacobi sweeps, QL sweeps, or Lanczos restarts);
+//   iterations (Jacobi rotations or Lanczos steps); matvecs (Lanczos); converged and
+//   all_converged (the direct methods report all pairs converged when they return, and throw
+//   if QL exceeds its sweep limit; Jacobi reports whether it met its tolerance within
+//   max_iter sweeps); residuals ‖A v_i − λ_i v_i‖₂ per returned pair, always for Lanczos and for
+//   the other methods when opt.residuals is set (one extra GEMM).
+// - Errors (bilin::Error, op "eigh"): not 2-D or not square, a NaN/Inf entry (its index is
+//   named), asymmetry beyond the tolerance (the worst pair is named), k or the index range out of
+//   bounds, lanczos with subset all or index_range or with k > n − 2.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
+#include "conventions.hpp"
+#include "jacobi.hpp"
+#include "lanczos.hpp"
+#include "tridiagonal.hpp"
+#include "vector_kernels.hpp"
+
+namespace bilin::linalg {
+
+enum class EighMethod { automatic, jacobi, tridiagonal, lanczos };
+enum class EighSubset { all, largest, smallest, largest_magnitude, index_range };
+using TridiagSolver = detail::TridiagSolver;
+
+inline const char* method_name(EighMethod m) {
+  switch (m) {
+    case EighMethod::jacobi: return "jacobi";
+    case EighMethod::tridiagonal: return "tridiagonal";
+    case EighMethod::lanczos: return "lanczos";
+    default: return "automatic";
+  }
+}
+
+struct EighOptions {
+  EighMethod method = EighMethod::automatic;
+  bool vectors = true;
+  EighSubset subset = EighSubset::all;
+  index_t k = 0;                  // for largest / smallest / largest_magnitude
+  index_t first = 0, last = 0;    // for index_range: ascending indices [first, last)
+  bool descending = false;        // order of the returned values (and vectors)
+  double tol = 0;                 // jacobi: relative off-diagonal tolerance (0: ε of the compute
+                                  // type); lanczos: residual tolerance (0: 1e-6 float / 1e-12 double)
+  index_t max_iter = 0;           // jacobi: sweeps (0: 60); lanczos: restarts (0: 1000). (QL always
+                                  // allows 30 sweeps per eigenvalue, LAPACK's limit, and throws beyond.)
+  bool check_symmetry = true;
+  double symmetry_tol = 0;        // relative to max|A|; 0: 1000·ε of T
+  TridiagSolver tridiag_solver = TridiagSolver::automatic;
+  bool jacobi_in_double = true;   // run Jacobi on a double copy of float input
+  index_t lanczos_ncv = 0;        // Krylov basis size (0: LanczosOptions default)
+  index_t lanczos_block = 0;      // vectors per block step (0: 4 for n >= 256, else 1)
+  std::uint64_t seed = 0;         // Lanczos start vector
+  bool residuals = false;         // also compute residuals for jacobi / tridiagonal
+};
+
+struct EighInfo {
+  EighMethod method = EighMethod::automatic;  // the method that actually ran
+  index_t sweeps = 0;
+  index_t iterations = 0;
+  index_t matvecs = 0;
+  index_t converged = 0;
+  bool all_converged = false;
+  double off_norm = 0;             // Jacobi: off-diagonal Frobenius norm at the last sweep start
+  std::vector<double> residuals;   // per returned pair, same order as values (may be empty)
+};
+
+template <class T>
+struct EighResult {
+  Tensor<T> values;   // [k]
+  Tensor<T> vectors;  // [n, k] (columns), empty when vectors were not requested
+  EighInfo info;
+};
+
+namespace detail {
+
+// Which ascending indices a subset selects, given the ascending eigenvalues w.
+inline std::vector<index_t> select_indices(const double* w, index_t n, const EighOptions& opt) {
+  std::vector<index_t> idx;
+  switch (opt.subset) {
+    case EighSubset::all:
+      for (index_t i = 0; i < n; ++i) idx.push_back(i);
+      break;
+    case EighSubset::largest:
+      for (index_t i = n - opt.k; i < n; ++i) idx.push_back(i);
+      break;
+    case EighSubset::smallest:
+      for (index_t i = 0; i < opt.k; ++i) idx.push_back(i);
+      break;
+    case EighSubset::index_range:
+      for (index_t i = opt.first; i < opt.last; ++i) idx.push_back(i);
+      break;
+    case EighSubset::largest_magnitude: {
+      index_t lo = 0, hi = n - 1;
+      std::vector<index_t> tail;
+      for (index_t c = 0; c < opt.k; ++c) {
+        if (std::fabs(w[hi]) >= std::fabs(w[lo])) tail.push_back(hi--);
+        else idx.push_back(lo++);
+      }
+      idx.insert(idx.end(), tail.rbegin(), tail.rend());
+      break;
+    }
+  }
+  return idx;
+}
+
+// (max |row[j]|, any non-finite) of one row; vectorized for contiguous rows (NaN and Inf are
+// detected as v·0 ≠ 0, so no branch per element).
+template <class T>
+std::pair<double, bool> row_absmax_poison(index_t n, const T* row, index_t stride) {
+  index_t j = 0;
+  T m = 0, p = 0;
+  if constexpr (vk_simd<T>) {
+    if (stride == 1) {
+      using V = VK<T>;
+      typename V::B vm(T(0)), vp(T(0));
+      for (; j + V::W <= n; j += V::W) {
+        const auto v = V::load(row + j);
+        vm = V::absmax(vm, v);
+        vp += v * typename V::B(T(0));
+      }
+      alignas(64) T bm[V::W], bp[V::W];
+      vm.store_aligned(bm);
+      vp.store_aligned(bp);
+      for (index_t t = 0; t < V::W; ++t) {
+        m = std::max(m, bm[t]);
+        p += bp[t];
+      }
+    }
+  }
+  for (; j < n; ++j) {
+    const T v = row[j * stride];
+    m = std::max(m, std::fabs(v));
+    p += v * T(0);
+  }
+  return {static_cast<double>(m), !(p == T(0))};
+}
+
+// max_{i,j} |a_ij − a_ji|. Tiles of W×W (W = SIMD width): the transposed tile is gathered
+// into a small buffer (contiguous reads, scalar writes into L1), then compared row against
+// row with vector loads — the plain loop's strided reads cost more than a Lanczos matvec.
+template <class T>
+double max_asymmetry(index_t n, const T* a, index_t s0, index_t s1) {
+  if constexpr (vk_simd<T>) {
+    if (s1 == 1) {
+      using V = VK<T>;
+      constexpr index_t W = V::W;
+      alignas(64) T buf[W * W];
+      typename V::B vm(T(0));
+      T m = 0;
+      for (index_t i0 = 0; i0 < n; i0 += W)
+        for (index_t j0 = i0; j0 < n; j0 += W) {
+          const index_t bi = std::min(W, n - i0), bj = std::min(W, n - j0);
+          for (index_t c = 0; c < bj; ++c) {
+            const T* src = a + (j0 + c) * s0 + i0;
+            for (index_t r = 0; r < bi; ++r) buf[r * W + c] = src[r];
+          }
+          for (index_t r = 0; r < bi; ++r) {
+            const T* row = a + (i0 + r) * s0 + j0;
+            if (bj == W) {
+              vm = V::absmax(vm, V::load(row) - V::load(buf + r * W));
+            } else {
+              for (index_t c = 0; c < bj; ++c) m = std::max(m, std::fabs(row[c] - buf[r * W + c]));
+            }
+          }
+        }
+      alignas(64) T lanes[W];
+      vm.store_aligned(lanes);
+      for (index_t t = 0; t < W; ++t) m = std::max(m, lanes[t]);
+      return static_cast<double>(m);
+    }
+  }
+  T m = 0;
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = i + 1; j < n; ++j) m = std::max(m, std::fabs(a[i * s0 + j * s1] - a[j * s0 + i * s1]));
+  return static_cast<double>(m);
+}
+
+template <class T>
+void compute_residuals(const std::vector<T>& S, index_t n, const Tensor<T>& values, const Tensor<T>& vectors,
+                       std::vector<double>& out) {
+  const index_t k = values.numel();
+  std::vector<T> AV(static_cast<std::size_t>(n * k));
+  kernels::gemm<T>(kernels::Trans::N, kernels::Trans::N, n, k, n, T(1), S.data(), n, vectors.data(), k, T(0), AV.data(), k);
+  out.assign(static_cast<std::size_t>(k), 0.0);
+  for (index_t r = 0; r < n; ++r)
+    for (index_t c = 0; c < k; ++c) {
+      const double d = static_cast<double>(AV[r * k + c]) -
+                       static_cast<double>(values.data()[c]) * static_cast<double>(vectors.data()[r * k + c]);
+      out[c] += d * d;
+    }
+  for (auto& v : out) v = std::sqrt(v);
+}
+
+}  // namespace detail
+
+template <class T>
+EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
+  static_assert(std::is_floating_point_v<T>, "eigh: T must be float or double");
+  BILIN_CHECK(A.dim() == 2 && A.size(0) == A.size(1), "eigh", "expected a square 2-D matrix, got shape ",
+              to_string(A.shape()));
+  const index_t n = A.size(0);
+  const index_t s0 = A.stride(0), s1 = A.stride(1);
+  const T* a = A.data();
+
+  // Validate the subset before any O(n³) work.
+  index_t k = n;
+  switch (opt.subset) {
+    case EighSubset::all: break;
+    case EighSubset::largest:
+    case EighSubset::smallest:
+    case EighSubset::largest_magnitude:
+      BILIN_CHECK(opt.k >= 1 && opt.k <= n, "eigh", "k = ", opt.k, " is out of range [1, ", n, "] for a ", n, "x", n,
+                  " matrix");
+      k = opt.k;
+      break;
+    case EighSubset::index_range:
+      BILIN_CHECK(opt.first >= 0 && opt.first < opt.last && opt.last <= n, "eigh", "index range [", opt.first, ", ",
+                  opt.last, ") is empty or outside [0, ", n, ")");
+      k = opt.last - opt.first;
+      break;
+  }
+
+  // Finite entries and max|A|: a branch-free pass (NaN/Inf poison the sum), located only on
+  // failure. Then max|A − Aᵀ| over 32×32 tiles so the transposed reads stay in cache. Both are
+  // O(n²) but must stay well below one Lanczos matvec.
+  double amax = 0, worst = 0;
+  {
+    bool poisoned = false;
+    for (index_t i = 0; i < n; ++i) {
+      const auto [rmax, rpoison] = detail::row_absmax_poison(n, a + i * s0, s1);
+      amax = std::max(amax, rmax);
+      poisoned = poisoned || rpoison;
+    }
+    if (poisoned) {
+      for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < n; ++j) {
+          const T v = a[i * s0 + j * s1];
+          BILIN_CHECK(std::isfinite(v), "eigh", "entry (", i, ", ", j, ") of the ", n, "x", n, " input is ", v,
+                      "; eigh needs finite entries");
+        }
+    }
+    worst = detail::max_asymmetry(n, a, s0, s1);
+  }
+  index_t wi = 0, wj = 0;
+  const double stol = (opt.symmetry_tol > 0 ? opt.symmetry_tol : 1000.0 * std::numeric_limits<T>::epsilon()) * amax;
+  if (opt.check_symmetry && worst > stol) {
+    double w2 = -1;
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = i + 1; j < n; ++j) {
+        const double dv = std::fabs(static_cast<double>(a[i * s0 + j * s1]) - static_cast<double>(a[j * s0 + i * s1]));
+        if (dv > w2) {
+          w2 = dv;
+          wi = i;
+          wj = j;
+        }
+      }
+    worst = w2;
+  }
+  if (opt.check_symmetry) {
+    BILIN_CHECK(worst <= stol, "eigh", "the ", n, "x", n, " matrix is not symmetric: |A(", wi, ",", wj, ") - A(", wj, ",", wi,
+                ")| = ", worst, " exceeds ", stol, " (symmetry_tol x max|A|); pass check_symmetry = false to use (A + A^T)/2");
+  }
+  const bool exact_sym_contiguous = worst == 0.0 && s1 == 1 && s0 == n;
+  std::vector<T> S;
+  auto make_S = [&]() {
+    if (!S.empty() || n == 0) return;
+    S.resize(static_cast<std::size_t>(n * n));
+    if (worst == 0.0 && s1 == 1) {
+      for (index_t i = 0; i < n; ++i) std::copy_n(a + i * s0, n, S.data() + i * n);
+      return;
+    }
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < n; ++j)
+        S[i * n + j] = worst == 0.0 ? a[i * s0 + j * s1]
+                                    : static_cast<T>(0.5 * (static_cast<double>(a[i * s0 + j * s1]) +
+                                                            static_cast<double>(a[j * s0 + i * s1])));
+  };
+
+  EighMethod method = opt.method;
+  const bool ksubset = opt.subset == EighSubset::largest || opt.subset == EighSubset::smallest ||
+                       opt.subset == EighSubset::largest_magnitude;
+  if (method == EighMethod::automatic)
+    method = ksubset && n >= 2000 && k * 20 <= n ? EighMethod::lanczos : EighMethod::tridiagonal;
+
+  EighResult<T> res;
+  res.info.method = method;
+  std::vector<double> w;       // ascending values of the selected pairs
+  Tensor<T> vec;               // [n, k] columns in ascending order
+  const bool want_vec = opt.vectors || opt.residuals;
+
+  if (method == EighMethod::lanczos) {
+    BILIN_CHECK(ksubset, "eigh", "the lanczos method needs subset largest, smallest or largest_magnitude with k < n");
+    BILIN_CHECK(k + 2 <= n, "eigh", "the lanczos method needs k <= n - 2 (got k = ", k, ", n = ", n,
+                "); use the tridiagonal method");
+    LanczosOptions lo;
+    lo.k = k;
+    lo.which = opt.subset == EighSubset::largest    ? Which::largest
+               : opt.subset == EighSubset::smallest ? Which::smallest
+                                                    : Which::largest_magnitude;
+    lo.ncv = opt.lanczos_ncv;
+    lo.tol = opt.tol;
+    lo.max_restarts = opt.max_iter;
+    lo.seed = opt.seed;
+    lo.vectors = opt.vectors;
+    lo.residuals = true;
+    const T* M = a;
+    if (!exact_sym_contiguous) {
+      make_S();
+      M = S.data();
+    }
+    // Block Lanczos: one pass over the matrix serves `block` vectors (symm_multi), and reading
+    // the matrix, not the arithmetic, is what a dense matvec is bound by.
+    const index_t block = opt.lanczos_block > 0 ? opt.lanczos_block : (n >= 256 ? 4 : 1);
+    auto op = [M, n](const T* X, T* Y, index_t b) {
+      if (b == 1) detail::gemv_n(n, n, M, n, X, Y);
+      else detail::symm_multi(b, n, M, n, X, n, Y, n);
+    };
+    // the basis needs k + 2·block ≤ n (k wanted, one block to extend, one residual block)
+    LanczosResult<T> lr = lanczos_block<T>(op, n, lo, std::max<index_t>(1, std::min(block, (n - k) / 2)));
+    res.info.sweeps = lr.restarts;
+    res.info.iterations = lr.iterations;
+    res.info.matvecs = lr.matvecs;
+    res.info.converged = lr.converged;
+    res.info.all_converged = lr.all_converged;
+    res.info.residuals = lr.residuals;
+    for (index_t i = 0; i < k; ++i) w.push_back(static_cast<double>(lr.values.data()[i]));
+    if (opt.vectors) vec = lr.vectors;
+  } else if (method == EighMethod::jacobi) {
+    make_S();
+    std::vector<double> all(static_cast<std::size_t>(n));
+    auto run = [&](auto tag) {
+      using C = decltype(tag);
+      // Padded rows: Jacobi writes columns with stride ld, and a power-of-two stride would map
+      // them all to a few cache sets (3x slower at n = 128).
+      const index_t ld = n + 64 / static_cast<index_t>(sizeof(C));
+      std::vector<C> M(static_cast<std::size_t>(n * ld));
+      for (index_t i = 0; i < n; ++i) std::copy_n(S.data() + i * n, n, M.data() + i * ld);
+      std::vector<C> Vt;
+      if (want_vec) {
+        Vt.assign(static_cast<std::size_t>(n * ld), C(0));
+        for (index_t i = 0; i < n; ++i) Vt[i * ld + i] = C(1);
+      }
+      const double tol = opt.tol > 0 ? opt.tol : std::numeric_limits<C>::epsilon();
+      const index_t sweeps = opt.max_iter > 0 ? opt.max_iter : 60;
+      detail::JacobiStats st = detail::jacobi<C>(n, M.data(), ld, all.data(), want_vec ? Vt.data() : nullptr, ld, tol, sweeps);
+      res.info.sweeps = st.sweeps;
+      res.info.iterations = st.rotations;
+      res.info.off_norm = st.off_norm;
+      res.info.all_converged = st.converged;
+      res.info.converged = st.converged ? k : 0;
+      detail::sort_eigenpairs<C>(n, all.data(), want_vec ? Vt.data() : nullptr, ld);
+      const auto idx = detail::select_indices(all.data(), n, opt);
+      for (index_t i : idx) w.push_back(all[i]);
+      if (want_vec) {
+        vec = Tensor<T>::empty({n, k});
+        for (index_t c = 0; c < k; ++c)
+          for (index_t r = 0; r < n; ++r) vec.data()[r * k + c] = static_cast<T>(Vt[idx[c] * ld + r]);
+      }
+    };
+    if (std::is_same_v<T, float> && opt.jacobi_in_double) run(double{});
+    else run(T{});
+  } else {
+    make_S();
+    std::vector<T> M;  // the solver destroys its copy; keep S only if residuals need it
+    if (opt.residuals) M = S;
+    else M.swap(S);
+    std::vector<double> all(static_cast<std::size_t>(n));
+    if (!want_vec || opt.subset == EighSubset::largest_magnitude) {
+      // Eigenvalues first (cheap); for largest_magnitude they decide which vectors to compute.
+      if (!want_vec || n == 0) {
+        if (n > 0) {
+          detail::DenseStats st = detail::dense_eigh<T>(n, M.data(), n, all.data(), nullptr, 0, 0, n, opt.tridiag_solver);
+          res.info.sweeps = st.ql_sweeps;
+        }
+        const auto idx = detail::select_indices(all.data(), n, opt);
+        for (index_t i : idx) w.push_back(all[i]);
+      } else {
+        // Vectors for both ends of the spectrum: one contiguous range covering all of them
+        // would waste back-transformations, so compute all vectors, then pick.
+        vec = Tensor<T>::empty({n, n});
+        detail::DenseStats st = detail::dense_eigh<T>(n, M.data(), n, all.data(), vec.data(), n, 0, n, opt.tridiag_solver);
+        res.info.sweeps = st.ql_sweeps;
+        const auto idx = detail::select_indices(all.data(), n, opt);
+        Tensor<T> pick = Tensor<T>::empty({n, k});
+        for (index_t r = 0; r < n; ++r)
+          for (index_t c = 0; c < k; ++c) pick.data()[r * k + c] = vec.data()[r * n + idx[c]];
+        for (index_t i : idx) w.push_back(all[i]);
+        vec = pick;
+      }
+    } else {
+      const auto idx = detail::select_indices(all.data(), n, opt);  // contiguous for these subsets
+      const index_t first = idx.empty() ? 0 : idx.front();
+      vec = Tensor<T>::empty({n, k});
+      w.resize(static_cast<std::size_t>(k));
+      if (n > 0) {
+        detail::DenseStats st = detail::dense_eigh<T>(n, M.data(), n, w.data(), vec.data(), k, first, k, opt.tridiag_solver);
+        res.info.sweeps = st.ql_sweeps;
+      }
+    }
+    res.info.converged = k;
+    res.info.all_converged = true;
+  }
+
+  // Final order and conventions.
+  if (vec.defined()) detail::normalize_signs(n, k, vec.data(), k);
+  res.values = Tensor<T>::empty({k});
+  for (index_t i = 0; i < k; ++i) res.values.data()[i] = static_cast<T>(w[i]);
+  if (opt.residuals && method != EighMethod::lanczos && vec.defined()) {
+    make_S();
+    detail::compute_residuals(S, n, res.values, vec, res.info.residuals);
+  }
+  if (opt.descending && k > 1) {
+    std::reverse(res.values.data(), res.values.data() + k);
+    std::reverse(res.info.residuals.begin(), res.info.residuals.end());
+    if (vec.defined())
+      for (index_t r = 0; r < n; ++r) std::reverse(vec.data() + r * k, vec.data() + (r + 1) * k);
+  }
+  if (opt.vectors && vec.defined()) res.vectors = vec;
+  return res;
+}
+
+}  // namespace bilin::linalg

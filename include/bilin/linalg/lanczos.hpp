@@ -1,0 +1,374 @@
+// bilin/linalg/lanczos.hpp — thick-restart (block) Lanczos for a few eigenpairs of a symmetric
+// operator that is only available as a matrix-vector product.
+//
+// Contract:
+//   template <class T, class MatVec>
+//   LanczosResult<T> lanczos(MatVec&& op, index_t n, const LanczosOptions& opt = {})
+// - op(const T* x, T* y) must write y = A·x for a symmetric n×n operator A (a lambda, a functor
+//   or a std::function<void(const T*, T*)>). It is called with distinct, non-overlapping
+//   buffers of n elements.
+//   template <class T, class BlockMatVec>
+//   LanczosResult<T> lanczos_block(BlockMatVec&& op, index_t n, const LanczosOptions& opt, index_t block)
+// - op(const T* X, T* Y, index_t b) must write Y[c] = A·X[c] for the b ≤ block vectors stored as
+//   the ROWS of X and Y (b × n, row-major). Worth it when b products cost less than b single
+//   ones (a dense matrix read once for all b; eigh's lanczos method uses block 4).
+// - Finds opt.k eigenpairs: the largest algebraic (Which::largest), smallest algebraic
+//   (Which::smallest) or largest in magnitude (Which::largest_magnitude).
+// - Result: values [k] in ASCENDING algebraic order (whatever `which` is), vectors [n, k] with
+//   column i the unit eigenvector of values[i] (omitted when opt.vectors is false), each column
+//   sign-normalized (largest-|component| entry positive, ties → lowest index).
+// - Convergence: Ritz pair i is converged when its residual estimate ‖B·y_last,i‖ (B the
+//   coupling to the next block; |β_m y_{m,i}| for block 1) is ≤ tol·‖A‖, ‖A‖ estimated by the
+//   largest |Ritz value| or |diagonal entry| seen. tol = 0 means 1e-6 for float, 1e-12 for double;
+//   tolerances below 4ε of T are raised to it (the operator's rounding is the floor).
+//   The run stops when all k wanted pairs converged or after max_restarts restarts; the result
+//   always says how many converged (`converged`, `all_converged`), the residual estimates, and
+//   — with opt.residuals (default) — the TRUE residual norms ‖A v − λ v‖₂ of the returned pairs
+//   (computed with k extra products, counted in `matvecs`).
+// - Errors (bilin::Error, op "lanczos"): n < 2, k < 1 or k ≥ n, block outside [1, n/2], ncv
+//   outside [k + block, n − block].
+// - Exact multiple eigenvalues: a Krylov space from one start vector (block) sees at most
+//   `block` copies of an eigenvalue until rounding or a breakdown restart brings in more, so
+//   a cluster larger than the block may be returned incompletely; use the dense method when
+//   multiplicities matter.
+// Method (Wu & Simon 2000, "Thick-restart Lanczos method for large symmetric eigenvalue
+// problems", here in block form): a Krylov basis of about ncv vectors is grown block by block
+// with full re-orthogonalization (block classical Gram–Schmidt, repeated where it cancelled);
+// the projected matrix (built from the Gram–Schmidt coefficients, so it is the exact Rayleigh
+// quotient of the basis) is diagonalized by small_eigh; the best `keep` Ritz vectors plus the
+// last block start the next cycle. The basis, the coefficients and the Rayleigh–Ritz problem
+// are all in double; only op runs in T, so a float operator gets double accumulation for
+// everything the solver itself does.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <type_traits>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/random.hpp"
+#include "../core/tensor.hpp"
+#include "../kernels/gemm.hpp"
+#include "conventions.hpp"
+#include "tridiagonal.hpp"
+#include "vector_kernels.hpp"
+
+namespace bilin::linalg {
+
+enum class Which { largest, smallest, largest_magnitude };
+
+struct LanczosOptions {
+  index_t k = 6;                // number of eigenpairs wanted
+  Which which = Which::largest;
+  index_t ncv = 0;              // basis size per cycle; 0: min(n − b, max(2k + 20, 40) + 4b) for block b > 1,
+                                //   min(n − 1, max(2k + 20, 40)) for b = 1
+  double tol = 0;               // relative residual tolerance; 0: 1e-6 (float) / 1e-12 (double)
+  index_t max_restarts = 0;     // 0: 1000
+  std::uint64_t seed = 0;       // start vector = normal(Generator(seed)), normalized
+  bool vectors = true;          // return eigenvectors
+  bool residuals = true;        // compute true residuals ‖Av − λv‖ (k extra matvecs)
+};
+
+template <class T>
+struct LanczosResult {
+  Tensor<T> values;                          // [k], ascending
+  Tensor<T> vectors;                         // [n, k], column i ↔ values[i] (empty if !vectors)
+  index_t converged = 0;                     // wanted pairs meeting the tolerance at exit
+  bool all_converged = false;
+  index_t restarts = 0;                      // thick restarts performed
+  index_t iterations = 0;                    // block steps (basis extensions by one block)
+  index_t matvecs = 0;                       // operator applications (vectors), incl. the residual check
+  double anorm = 0;                          // estimate of ‖A‖₂ (largest |Ritz value|)
+  double tol = 0;                            // the tolerance that was used
+  std::vector<double> residual_estimates;    // ‖B y_last,i‖, same order as values
+  std::vector<double> residuals;             // true ‖A v_i − λ_i v_i‖₂ (if opt.residuals)
+};
+
+namespace detail {
+
+// Y = A X for b vectors in double (rows of X, Y), through T buffers when T is float.
+template <class T, class BlockOp>
+struct DoubleBlockOp {
+  BlockOp& op;
+  index_t n;
+  std::vector<T> xb, yb;
+  index_t calls = 0;  // vectors multiplied
+  void operator()(const double* X, double* Y, index_t b) {
+    calls += b;
+    if constexpr (std::is_same_v<T, double>) {
+      op(X, Y, b);
+    } else {
+      xb.resize(static_cast<std::size_t>(n * b));
+      yb.resize(static_cast<std::size_t>(n * b));
+      for (index_t i = 0; i < n * b; ++i) xb[i] = static_cast<T>(X[i]);
+      op(static_cast<const T*>(xb.data()), yb.data(), b);
+      for (index_t i = 0; i < n * b; ++i) Y[i] = static_cast<double>(yb[i]);
+    }
+  }
+};
+
+// Orthogonalize the b rows of W against the first j rows of V, twice (block CGS2). C (j × b)
+// receives the summed coefficients; tmp (b × j) is scratch. The two halves are the
+// register-blocked gemv_multi / sub_multi, which keep V in cache (a packed GEMM would copy V
+// on every call).
+inline void block_cgs2(index_t j, index_t b, index_t n, const double* V, double* W, double* C, double* tmp,
+                       double reorth_ratio = 2.0) {
+  if (j == 0) return;
+  std::fill_n(C, j * b, 0.0);
+  double before[64];
+  const bool track = b <= 64 && reorth_ratio < 1.0;
+  if (track)
+    for (index_t t = 0; t < b; ++t) before[t] = dot(n, W + t * n, W + t * n);
+  for (int pass = 0; pass < 2; ++pass) {
+    gemv_multi(b, j, n, V, n, W, n, tmp, j);  // tmp[t][i] = v_i · w_t
+    sub_multi(b, j, n, tmp, j, V, W);
+    for (index_t i = 0; i < j; ++i)
+      for (index_t t = 0; t < b; ++t) C[i * b + t] += tmp[t * j + i];
+    if (pass == 0 && track) {
+      // Second pass only where the first one cancelled most of a vector (Daniel–Gragg–
+      // Kaufman–Stewart): the leftover error is ε·‖before‖/‖after‖ relative to what remains.
+      bool again = false;
+      for (index_t t = 0; t < b && !again; ++t) again = dot(n, W + t * n, W + t * n) < reorth_ratio * reorth_ratio * before[t];
+      if (!again) break;
+    }
+  }
+}
+
+// Orthonormalize the b rows of W (already orthogonal to V[0..j)) among themselves: W = R Q
+// with R stored so that R[t*b + s] = coefficient of q_s in w_t (lower triangle, s ≤ t). A row
+// that has (numerically) no new direction is replaced by a random one orthogonal to
+// everything, with zero coupling — the block analogue of a Lanczos breakdown.
+inline void block_orthonormalize(index_t j, index_t b, index_t n, const double* V, double* W, double* R,
+                                 Generator& gen, double* C, double* tmp) {
+  std::fill_n(R, b * b, 0.0);
+  for (index_t t = 0; t < b; ++t) {
+    double* w = W + t * n;
+    const double before = std::sqrt(dot(n, w, w));
+    for (int pass = 0; pass < 2; ++pass)
+      for (index_t s = 0; s < t; ++s) {
+        const double c = dot(n, W + s * n, w);
+        axpy(n, -c, W + s * n, w);
+        R[t * b + s] += c;
+      }
+    double nrm = std::sqrt(dot(n, w, w));
+    if (!(nrm > 1e-10 * before) || nrm == 0.0) {
+      // breakdown: a fresh random direction, orthogonal to V[0..j) and to w_0..w_{t-1}
+      for (index_t s = 0; s < t; ++s) R[t * b + s] = 0.0;
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        gen.fill_normal(w, n, 0.0, 1.0);
+        block_cgs2(j, 1, n, V, w, C, tmp);
+        for (int pass = 0; pass < 2; ++pass)
+          for (index_t s = 0; s < t; ++s) axpy(n, -dot(n, W + s * n, w), W + s * n, w);
+        nrm = std::sqrt(dot(n, w, w));
+        if (nrm > 1e-8) break;
+      }
+      R[t * b + t] = 0.0;
+    } else {
+      R[t * b + t] = nrm;
+    }
+    if (nrm > 0) scal(n, 1.0 / nrm, w);
+  }
+}
+
+template <class T, class BlockOp>
+LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOptions& opt, index_t b) {
+  const index_t k = opt.k;
+  BILIN_CHECK(n >= 2, "lanczos", "needs an operator of size n >= 2, got n = ", n);
+  BILIN_CHECK(k >= 1 && k < n, "lanczos", "k = ", k, " is out of range [1, n-1] for n = ", n,
+              " (use eigh with the dense method for all eigenpairs)");
+  BILIN_CHECK(b >= 1 && b <= n / 2, "lanczos", "block size ", b, " must be in [1, n/2] (n = ", n, ")");
+  index_t m = opt.ncv > 0 ? opt.ncv : std::min(n - b, std::max<index_t>(2 * k + 20, 40) + (b > 1 ? 4 * b : 0));
+  BILIN_CHECK(m >= k + b && m + b <= n, "lanczos", "ncv = ", m, " must satisfy k + block <= ncv <= n - block (k = ", k,
+              ", block = ", b, ", n = ", n, ")");
+  // The operator's own rounding (ε of T times ‖A‖) is a floor no residual estimate can go far
+  // below; asking for less would only burn restarts until max_restarts.
+  const double tol = std::max(opt.tol > 0 ? opt.tol : (std::is_same_v<T, float> ? 1e-6 : 1e-12),
+                              4.0 * std::numeric_limits<T>::epsilon());
+  const index_t max_restarts = opt.max_restarts > 0 ? opt.max_restarts : 1000;
+  DoubleBlockOp<T, BlockOp> A{op_block, n, {}, {}, 0};
+  // The basis lives in double; for a float operator one Gram–Schmidt pass leaves errors of
+  // ε_double·(cancellation), far below what the float matvec itself introduces, so the second
+  // pass is needed only on a 10⁴-fold cancellation. For double, the classic 1/√2 test.
+  const double reorth_ratio = std::is_same_v<T, float> ? 1e-4 : 0.7071;
+
+  LanczosResult<T> res;
+  res.tol = tol;
+  const index_t mm = m + b;
+  std::vector<double> V(static_cast<std::size_t>(mm * n), 0.0);
+  std::vector<double> H(static_cast<std::size_t>(mm * mm), 0.0), Hc, theta(static_cast<std::size_t>(mm)),
+      Y(static_cast<std::size_t>(mm * mm));
+  std::vector<double> C(static_cast<std::size_t>(mm * b)), tmp(static_cast<std::size_t>(mm * b)),
+      R(static_cast<std::size_t>(b * b)), Rlast(static_cast<std::size_t>(b * b), 0.0), RY;
+  std::vector<double> Vnew;
+  std::vector<index_t> order;
+  Generator gen(opt.seed);
+
+  // Start block: random, orthonormal.
+  gen.fill_normal(V.data(), b * n, 0.0, 1.0);
+  block_orthonormalize(0, b, n, V.data(), V.data(), R.data(), gen, C.data(), tmp.data());
+
+  index_t l = 0, cur = 0, nconv = 0;
+  std::vector<double> est;
+  for (;;) {
+    index_t c = l;
+    for (; c + b <= m; c += b) {
+      double* Vc = V.data() + c * n;
+      double* W = V.data() + (c + b) * n;  // next block's slot doubles as the work block
+      A(Vc, W, b);
+      res.iterations += 1;
+      const index_t j = c + b;
+      block_cgs2(j, b, n, V.data(), W, C.data(), tmp.data(), reorth_ratio);
+      // H[0..j, c..c+b) = projections; mirrored into the lower part; diagonal block symmetrized.
+      for (index_t i = 0; i < j; ++i)
+        for (index_t t = 0; t < b; ++t) {
+          const double v = C[i * b + t];
+          if (i >= c && i - c > t) continue;  // lower half of the diagonal block: set by mirror
+          if (i >= c && i - c == t) {
+            H[i * mm + c + t] = v;
+            continue;
+          }
+          if (i >= c) {
+            const double sym = 0.5 * (v + C[(c + t) * b + (i - c)]);
+            H[i * mm + c + t] = H[(c + t) * mm + i] = sym;
+          } else {
+            H[i * mm + c + t] = H[(c + t) * mm + i] = v;
+          }
+        }
+      for (index_t t = 0; t < b; ++t) res.anorm = std::max(res.anorm, std::fabs(H[(c + t) * mm + c + t]));
+      block_orthonormalize(j, b, n, V.data(), W, R.data(), gen, C.data(), tmp.data());
+      // A V_c = … + Q R_upper, with R_upper[s][t] = R[t*b + s] (coefficient of q_s in w_t).
+      if (c + 2 * b <= m) {
+        for (index_t t = 0; t < b; ++t)
+          for (index_t s = 0; s < b; ++s) {
+            const double v = s <= t ? R[t * b + s] : 0.0;
+            H[(c + b + s) * mm + c + t] = H[(c + t) * mm + c + b + s] = v;
+          }
+      } else {
+        Rlast = R;
+      }
+    }
+    cur = c;  // size of the projected problem; V[cur..cur+b) is the residual block
+    Hc.assign(static_cast<std::size_t>(cur * cur), 0.0);
+    for (index_t i = 0; i < cur; ++i) std::copy_n(H.data() + i * mm, cur, Hc.data() + i * cur);
+    small_eigh(cur, Hc.data(), cur, theta.data(), Y.data(), cur);
+    res.anorm = std::max({res.anorm, std::fabs(theta[0]), std::fabs(theta[cur - 1])});
+    order.resize(static_cast<std::size_t>(cur));
+    std::iota(order.begin(), order.end(), index_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t bb) {
+      switch (opt.which) {
+        case Which::largest: return theta[a] > theta[bb];
+        case Which::smallest: return theta[a] < theta[bb];
+        default: return std::fabs(theta[a]) > std::fabs(theta[bb]);
+      }
+    });
+    // Residual of Ritz pair i: ‖R_lastᵀ-coupling · Y[last block rows, i]‖.
+    RY.assign(static_cast<std::size_t>(b * cur), 0.0);
+    est.assign(static_cast<std::size_t>(cur), 0.0);
+    for (index_t i = 0; i < cur; ++i) {
+      double s2 = 0;
+      for (index_t sidx = 0; sidx < b; ++sidx) {
+        double acc = 0;
+        for (index_t t = sidx; t < b; ++t) acc += Rlast[t * b + sidx] * Y[(cur - b + t) * cur + i];
+        RY[sidx * cur + i] = acc;
+        s2 += acc * acc;
+      }
+      est[i] = std::sqrt(s2);
+    }
+    nconv = 0;
+    for (index_t i = 0; i < k; ++i)
+      if (est[order[i]] <= tol * res.anorm) ++nconv;
+    if (nconv == k || res.restarts >= max_restarts) break;
+    // Thick restart: keep the wanted pairs plus ~35% of the rest (nearest first). Measured on
+    // n = 784/1024, k = 10/20 (bench/compare_eigh matrices): 0.3–0.5 need about the same
+    // number of matvecs, and keeping fewer means fewer restarts (each one a GEMM and an
+    // O(ncv³) Rayleigh–Ritz solve).
+    const index_t keep = std::min(m - b, k + (35 * (cur - k)) / 100);
+    Vnew.resize(static_cast<std::size_t>(keep * n));
+    std::vector<double> Yk(static_cast<std::size_t>(cur * keep));
+    for (index_t r = 0; r < cur; ++r)
+      for (index_t q = 0; q < keep; ++q) Yk[r * keep + q] = Y[r * cur + order[q]];
+    kernels::gemm<double>(kernels::Trans::T, kernels::Trans::N, keep, n, cur, 1.0, Yk.data(), keep, V.data(), n, 0.0,
+                          Vnew.data(), n);
+    std::copy_n(V.data() + cur * n, b * n, V.data() + keep * n);
+    std::copy_n(Vnew.data(), keep * n, V.data());
+    std::fill(H.begin(), H.end(), 0.0);
+    for (index_t q = 0; q < keep; ++q) {
+      H[q * mm + q] = theta[order[q]];
+      for (index_t sidx = 0; sidx < b; ++sidx)
+        H[q * mm + keep + sidx] = H[(keep + sidx) * mm + q] = RY[sidx * cur + order[q]];
+    }
+    l = keep;
+    ++res.restarts;
+  }
+
+  // Wanted pairs in ascending algebraic order.
+  std::vector<index_t> sel(order.begin(), order.begin() + k);
+  std::sort(sel.begin(), sel.end(), [&](index_t a, index_t bb) { return theta[a] < theta[bb]; });
+  res.converged = nconv;
+  res.all_converged = nconv == k;
+  res.values = Tensor<T>::empty({k});
+  res.residual_estimates.resize(static_cast<std::size_t>(k));
+  for (index_t i = 0; i < k; ++i) {
+    res.values.data()[i] = static_cast<T>(theta[sel[i]]);
+    res.residual_estimates[i] = est[sel[i]];
+  }
+  if (opt.vectors || opt.residuals) {
+    std::vector<double> Ysel(static_cast<std::size_t>(cur * k)), X(static_cast<std::size_t>(n * k));
+    for (index_t r = 0; r < cur; ++r)
+      for (index_t q = 0; q < k; ++q) Ysel[r * k + q] = Y[r * cur + sel[q]];
+    // X (n × k) = Vᵀ Ysel: the Ritz vectors as columns.
+    kernels::gemm<double>(kernels::Trans::T, kernels::Trans::N, n, k, cur, 1.0, V.data(), n, Ysel.data(), k, 0.0,
+                          X.data(), k);
+    Tensor<T> vec = Tensor<T>::empty({n, k});
+    for (index_t i = 0; i < n * k; ++i) vec.data()[i] = static_cast<T>(X[i]);
+    normalize_signs(n, k, vec.data(), k);
+    if (opt.residuals) {
+      // True residuals of what is returned (vectors and values rounded to T), b at a time.
+      res.residuals.assign(static_cast<std::size_t>(k), 0.0);
+      std::vector<double> Xr(static_cast<std::size_t>(b * n)), Yr(static_cast<std::size_t>(b * n));
+      for (index_t q0 = 0; q0 < k; q0 += b) {
+        const index_t nb = std::min(b, k - q0);
+        std::fill(Xr.begin(), Xr.end(), 0.0);
+        for (index_t q = 0; q < nb; ++q)
+          for (index_t r = 0; r < n; ++r) Xr[q * n + r] = static_cast<double>(vec.data()[r * k + q0 + q]);
+        A(Xr.data(), Yr.data(), b);
+        A.calls -= b - nb;
+        for (index_t q = 0; q < nb; ++q) {
+          const double lam = static_cast<double>(res.values.data()[q0 + q]);
+          double s2 = 0;
+          for (index_t r = 0; r < n; ++r) {
+            const double d = Yr[q * n + r] - lam * Xr[q * n + r];
+            s2 += d * d;
+          }
+          res.residuals[q0 + q] = std::sqrt(s2);
+        }
+      }
+    }
+    if (opt.vectors) res.vectors = vec;
+  }
+  res.matvecs = A.calls;
+  return res;
+}
+
+}  // namespace detail
+
+template <class T, class MatVec>
+LanczosResult<T> lanczos(MatVec&& op, index_t n, const LanczosOptions& opt = {}) {
+  static_assert(std::is_floating_point_v<T>, "lanczos: T must be float or double");
+  auto block = [&op, n](const T* X, T* Y, index_t b) {
+    for (index_t c = 0; c < b; ++c) op(X + c * n, Y + c * n);
+  };
+  return detail::block_lanczos<T>(block, n, opt, 1);
+}
+
+template <class T, class BlockMatVec>
+LanczosResult<T> lanczos_block(BlockMatVec&& op, index_t n, const LanczosOptions& opt = {}, index_t block = 4) {
+  static_assert(std::is_floating_point_v<T>, "lanczos_block: T must be float or double");
+  return detail::block_lanczos<T>(op, n, opt, block);
+}
+
+}  // namespace bilin::linalg
