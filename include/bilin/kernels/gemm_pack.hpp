@@ -13,6 +13,8 @@
 // - pack_b<NR>(tb, B, ldb, p0, kc, j0, q0, q1, nc, dst) packs micro-panels q0..q1-1 of
 //   columns [j0, j0+nc) × rows [p0, p0+kc) of op(B); panel q at dst + q·NR·kc, k-major with
 //   NR values per k, the columns past nc filled with zeros. dst must be 64-byte aligned.
+//   op(B) = N copies whole source rows (k outer); op(B) = T transposes, for float on AVX-512
+//   through in-register 16×16 transposes, otherwise element by element.
 // - Trans::N / Trans::T address the stored matrix exactly as gemm.hpp documents.
 #pragma once
 #include <algorithm>
