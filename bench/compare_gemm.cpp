@@ -11,9 +11,15 @@
 // (`compare_gemm --openblas-server`): one with the environment as given, one with
 // OPENBLAS_CORETYPE removed. The parent asks a child to time one call at a time over a pipe,
 // which keeps the OpenBLAS timings interleaved with bilin's and Eigen's; the comparison uses
-// the faster of the two dispatches (both are printed). After a multi-threaded OpenBLAS call the
-// parent waits 150 ms because OpenBLAS's idle worker threads spin for about 0.1 s and would
-// otherwise steal a core from whatever is timed next.
+// the faster of the two dispatches (both are printed).
+//
+// Fairness on 2 cores: idle worker threads of every library keep spinning after a call
+// (OpenBLAS's sched_yield loop for ~2^28 cycles, libgomp's spin-wait for bilin and Eigen) and
+// would steal a core from whatever is timed next: measured here, OpenBLAS's 2-thread time
+// looked like its 1-thread time when it ran right after bilin. So in multi-threaded rows every
+// library is followed by a 300 ms pause, and each sample is a warm-up call immediately followed
+// by the timed call, so each library is timed with its own thread pool awake (as in a
+// training loop), never paying for waking it.
 //
 // Output: a table, and with --json one JSON object per line per (shape, threads):
 //   {"shape":"MxNxK","op":"NN","threads":T,"bilin_gflops":…,"openblas_gflops":…,
@@ -90,10 +96,14 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 double time_openblas(Operands& o, int threads) {
   openblas_set_num_threads(threads);
   const Case& c = o.c;
+  auto call = [&] {
+    cblas_sgemm(CblasRowMajor, c.ta == Trans::N ? CblasNoTrans : CblasTrans, c.tb == Trans::N ? CblasNoTrans : CblasTrans,
+                int(c.M), int(c.N), int(c.K), 1.0f, o.A.data(), int(c.lda()), o.B.data(), int(c.ldb()), 0.0f,
+                o.C.data(), int(c.N));
+  };
+  call();  // warm: wakes the thread pool
   const auto t0 = std::chrono::steady_clock::now();
-  cblas_sgemm(CblasRowMajor, c.ta == Trans::N ? CblasNoTrans : CblasTrans, c.tb == Trans::N ? CblasNoTrans : CblasTrans,
-              int(c.M), int(c.N), int(c.K), 1.0f, o.A.data(), int(c.lda()), o.B.data(), int(c.ldb()), 0.0f,
-              o.C.data(), int(c.N));
+  call();
   return seconds_since(t0);
 }
 
@@ -102,9 +112,13 @@ double time_bilin(Operands& o, int threads) {
   omp_set_num_threads(threads);
 #endif
   const Case& c = o.c;
+  auto call = [&] {
+    bilin::kernels::gemm<float>(c.ta, c.tb, c.M, c.N, c.K, 1.0f, o.A.data(), c.lda(), o.B.data(), c.ldb(), 0.0f,
+                                o.C.data(), c.N);
+  };
+  call();  // warm: wakes the thread pool
   const auto t0 = std::chrono::steady_clock::now();
-  bilin::kernels::gemm<float>(c.ta, c.tb, c.M, c.N, c.K, 1.0f, o.A.data(), c.lda(), o.B.data(), c.ldb(), 0.0f,
-                              o.C.data(), c.N);
+  call();
   return seconds_since(t0);
 }
 
@@ -115,11 +129,15 @@ double time_eigen(Operands& o, int threads) {
   Eigen::Map<const Mat> A(o.A.data(), c.ta == Trans::N ? c.M : c.K, c.ta == Trans::N ? c.K : c.M);
   Eigen::Map<const Mat> B(o.B.data(), c.tb == Trans::N ? c.K : c.N, c.tb == Trans::N ? c.N : c.K);
   Eigen::Map<Mat> C(o.C.data(), c.M, c.N);
+  auto call = [&] {
+    if (c.ta == Trans::N && c.tb == Trans::N) C.noalias() = A * B;
+    else if (c.ta == Trans::T && c.tb == Trans::N) C.noalias() = A.transpose() * B;
+    else if (c.ta == Trans::N) C.noalias() = A * B.transpose();
+    else C.noalias() = A.transpose() * B.transpose();
+  };
+  call();  // warm: wakes the thread pool
   const auto t0 = std::chrono::steady_clock::now();
-  if (c.ta == Trans::N && c.tb == Trans::N) C.noalias() = A * B;
-  else if (c.ta == Trans::T && c.tb == Trans::N) C.noalias() = A.transpose() * B;
-  else if (c.ta == Trans::N) C.noalias() = A * B.transpose();
-  else C.noalias() = A.transpose() * B.transpose();
+  call();
   return seconds_since(t0);
 }
 
@@ -285,8 +303,8 @@ int main(int argc, char** argv) {
       ob_unset.time(c, threads, nullptr);
       std::vector<double> tb, te, t1, t2;
       double sum_bilin = 0, sum_eigen = 0, sum1 = 0, sum2 = 0;
-      const auto settle = [&](bool openblas) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(openblas && threads > 1 ? 150 : 2));
+      const auto settle = [&](bool) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(threads > 1 ? 300 : 2));
       };
       for (int r = 0; r < reps; ++r)
         for (int k = 0; k < 4; ++k) switch ((r + k) % 4) {

@@ -13,7 +13,9 @@ plus the evaluation of the 10000 test images, timed the same way on both sides. 
 best data path (tensors indexed by a random permutation, no per-sample Python collate).
 
 bilin runs BUILD_DIR/examples/train_mnist; PyTorch runs in a child process of this script so
-its BLAS environment can be chosen: "default" keeps the environment as is (here
+its environment can be chosen. Both sides get the same OpenMP wait policy (--omp-wait-policy,
+default: libgomp's own, spin then sleep; both use libgomp). The BLAS
+environment of PyTorch: "default" keeps the environment as is (here
 OPENBLAS_CORETYPE=Haswell, i.e. AVX2 kernels), "avx512" unsets OPENBLAS_CORETYPE. Runs are
 interleaved (torch, bilin, torch, bilin, ...) and the median over all timed epochs is reported
 (the first epoch of every run is a warm-up and not counted).
@@ -90,7 +92,7 @@ def torch_worker(args):
     B, n = args.batch, len(xtr)
     epochs = []
     for _ in range(args.epochs):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         model.train()
         perm = torch.randperm(n)
         for b in range(n // B):  # drop_last
@@ -110,13 +112,21 @@ def torch_worker(args):
             logits = model(xte)
             test_loss = crit(logits, yte).item()
             test_acc = (logits.argmax(-1) == yte).float().mean().item()
-        t2 = time.perf_counter()
-        epochs.append({"train_seconds": t1 - t0, "eval_seconds": t2 - t1, "test_acc": test_acc, "test_loss": test_loss})
+        t2, c2 = time.perf_counter(), time.process_time()
+        epochs.append({"train_seconds": t1 - t0, "eval_seconds": t2 - t1, "cpu_seconds": c2 - c0,
+                       "test_acc": test_acc, "test_loss": test_loss})
     print(json.dumps({"epochs": epochs, "threads": torch.get_num_threads(), "torch": torch.__version__}))
 
 
-def run_torch(args, batch, epochs, env_kind):
+def base_env(args):
     env = dict(os.environ)
+    if args.omp_wait_policy != "default":
+        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
+    return env
+
+
+def run_torch(args, batch, epochs, env_kind):
+    env = base_env(args)
     if env_kind == "avx512":
         env.pop("OPENBLAS_CORETYPE", None)
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--data-dir", args.data_dir,
@@ -131,17 +141,18 @@ def run_bilin(args, batch, epochs, extra=()):
     with tempfile.TemporaryDirectory(prefix="bilin_cmp_") as out:
         cmd = [exe, "--dataset", args.dataset, "--batch", str(batch), "--epochs", str(epochs),
                "--threads", str(args.threads), "--out", out, "--no-final-train-eval", *extra]
-        res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        res = subprocess.run(cmd, env=base_env(args), check=True, capture_output=True, text=True)
         summary = json.loads(res.stdout.strip().splitlines()[-1])
         with open(os.path.join(out, "metrics.jsonl")) as f:
             lines = [json.loads(l) for l in f if l.strip()]
     return summary, [{"train_seconds": l["train_seconds"], "eval_seconds": l["eval_seconds"],
-                      "test_acc": l["test_acc"]} for l in lines]
+                      "cpu_seconds": l["cpu_seconds"], "test_acc": l["test_acc"]} for l in lines]
 
 
 def epoch_seconds(epochs):
-    timed = epochs[1:] if len(epochs) > 1 else epochs  # first epoch = warm-up
-    return [e["train_seconds"] + e["eval_seconds"] for e in timed]
+    """(wall, cpu) seconds of the timed epochs; the first epoch of a run is a warm-up."""
+    timed = epochs[1:] if len(epochs) > 1 else epochs
+    return [(e["train_seconds"] + e["eval_seconds"], e["cpu_seconds"]) for e in timed]
 
 
 def load1():
@@ -162,6 +173,7 @@ def main():
     p.add_argument("--torch-env", default="both", choices=["default", "avx512", "both"])
     p.add_argument("--full", action="store_true")
     p.add_argument("--full-epochs", type=int, default=20)
+    p.add_argument("--omp-wait-policy", default="default", choices=["passive", "active", "default"])
     # worker mode (internal)
     p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--data-dir")
@@ -187,8 +199,9 @@ def main():
     summary, _ = run_bilin(args, 2048, 1, ("--max-steps", "1"))
     args.data_dir = summary["data_dir"]
     envs = ["default", "avx512"] if args.torch_env == "both" else [args.torch_env]
-    print("compare_torch_mnist: data %s, threads %d, %d epochs x %d repeats per side, load %.2f at start"
-          % (args.data_dir, args.threads, args.epochs, args.repeats, load1()), flush=True)
+    print("compare_torch_mnist: data %s, threads %d, %d epochs x %d repeats per side, OMP_WAIT_POLICY %s, "
+          "load %.2f at start" % (args.data_dir, args.threads, args.epochs, args.repeats, args.omp_wait_policy,
+                                  load1()), flush=True)
 
     rows = []
     for batch in [int(b) for b in args.batches.split(",")]:
@@ -199,19 +212,22 @@ def main():
             for e in envs:
                 times["torch-" + e] += epoch_seconds(run_torch(args, batch, args.epochs, e))
             times["bilin"] += epoch_seconds(run_bilin(args, batch, args.epochs)[1])
-        med = {k: statistics.median(v) for k, v in times.items()}
+        med = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
+        cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
         best_torch = min(v for k, v in med.items() if k.startswith("torch"))
-        rows.append((batch, med, best_torch))
-        print("batch %5d: " % batch + ", ".join("%s %.3f s/epoch" % (k, v) for k, v in med.items())
+        rows.append((batch, med, cpu, best_torch))
+        print("batch %5d: " % batch + ", ".join("%s %.3f s/epoch (cpu %.3f s)" % (k, med[k], cpu[k]) for k in med)
               + ", bilin/best-torch %.2f (load %.2f)" % (med["bilin"] / best_torch, load1()), flush=True)
 
     print()
     cols = ["torch-" + e for e in envs]
-    print("| batch | " + " | ".join("%s s/epoch" % c for c in cols) + " | bilin s/epoch | bilin / best torch |")
-    print("|---:|" + "---:|" * (len(cols) + 2))
-    for batch, med, best in rows:
-        print("| %d | " % batch + " | ".join("%.3f" % med[c] for c in cols)
-              + " | %.3f | %.2f |" % (med["bilin"], med["bilin"] / best))
+    print("median wall seconds per epoch (train + test evaluation), CPU seconds (all threads) in brackets")
+    print("| batch | " + " | ".join("%s" % c for c in cols) + " | bilin | bilin / " + " | bilin / ".join(cols) + " |")
+    print("|---:|" + "---:|" * (2 * len(cols) + 1))
+    for batch, med, cpu, best in rows:
+        print("| %d | " % batch + " | ".join("%.3f (%.2f)" % (med[c], cpu[c]) for c in cols)
+              + " | %.3f (%.2f) | " % (med["bilin"], cpu["bilin"])
+              + " | ".join("%.2f" % (med["bilin"] / med[c]) for c in cols) + " |")
 
     if args.full:
         print("\nfull paper recipe (%d epochs, batch 2048, seed 42):" % args.full_epochs, flush=True)

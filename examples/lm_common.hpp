@@ -3,7 +3,8 @@
 //
 // Data preparation (prepare_tinystories): the BPE tokenizer is trained on the training stories
 // (each story followed by <|endoftext|>) unless a cached one exists; the train and validation
-// texts are encoded once and stored as token caches (data/token_cache.hpp, validated on load).
+// texts (validation with blank lines collapsed, see collapse_blank_lines) are encoded once and
+// stored as token caches (data/token_cache.hpp, validated on load).
 // Checkpoints (save_lm_checkpoint / load_lm_checkpoint): io/checkpoint.hpp files whose metadata
 // also holds "model_config" (TransformerConfig JSON) and "model_crc32" / "optim_crc32", CRC-32s of
 // every model / optimizer-state tensor's bytes in state-dict order (checked on load; the
@@ -198,6 +199,20 @@ inline bilin::nn::TransformerConfig read_lm_config(const std::string& path) {
   }
 }
 
+// The validation head separates paragraphs (and stories) by blank lines where the training files
+// use one newline; collapsing blank lines gives the validation text the layout the model is
+// trained on, so the validation loss is not inflated by a "\n\n" it never saw.
+inline std::string collapse_blank_lines(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    out += s[i];
+    if (s[i] == '\n')
+      while (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+  }
+  return out;
+}
+
 struct LmData {
   bilin::data::BpeTokenizer tokenizer;
   std::string tokenizer_path;
@@ -214,6 +229,7 @@ inline LmData prepare_tinystories(const std::string& dir, std::size_t vocab, con
   };
   std::vector<std::string> files = d::tinystories_train_files();
   files.push_back(d::tinystories_val_file());
+  mix("val:collapse-blank-lines");
   for (const auto& f : files) {
     const std::string p = dir + "/" + f;
     BILIN_CHECK(fs::exists(p), "train_tinylm", "missing data file '", p,
@@ -261,7 +277,9 @@ inline LmData prepare_tinystories(const std::string& dir, std::size_t vocab, con
         std::fprintf(stderr, "warning: ignoring token cache: %s; re-encoding\n", e.what());
       }
     }
-    const auto& docs = is_train ? corpus_ref().train : corpus_ref().val;
+    std::vector<std::string> docs = is_train ? corpus_ref().train : corpus_ref().val;
+    if (!is_train)
+      for (auto& doc : docs) doc = collapse_blank_lines(doc);
     std::vector<d::token_t> ids = out.tokenizer.encode(d::join_documents(docs, d::kEndOfText));
     d::write_token_cache(path, ids, out.tokenizer.vocab_size());
     return ids;

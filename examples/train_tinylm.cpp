@@ -11,8 +11,9 @@
 // ../shared/data/tinystories). The BPE tokenizer and token caches are made once and cached in
 // --cache (default --out). Training windows are random (seeded) runs of ctx+1 tokens of the
 // training stories; the validation loss is measured on the same fixed, non-overlapping
-// windows of the validation text (the first --eval-windows) every --eval-every steps, and at the
-// end on all of it (up to 1024 windows; 787 at ctx 256 with vocab 4096).
+// windows of the validation text (--eval-windows of them, spread evenly over the text) every
+// --eval-every steps, and at the end on all of it (up to 1024 windows; 771 at ctx 256 with
+// vocab 4096).
 // Optimizer: AdamW (β = (0.9, β2), weight decay on every parameter — this model has no biases
 // or norm weights by default), linear warmup then cosine decay to --min-lr, gradient clipping
 // at --clip (global L2 norm). These follow the official training setup (lr 1e-3, wd 0.1,
@@ -25,7 +26,8 @@
 // evaluation.
 // Progress goes to stderr; stdout ends with one JSON line: val_loss, train_loss, tokens_per_s,
 // seconds, checkpoint (and the config).
-// --eval-only: print the validation loss of <out>/ckpt.safetensors (all windows) and exit.
+// --eval-only: print the validation loss of <out>/ckpt.safetensors (all windows, or the first
+// --eval-windows when given) and exit.
 // --time-steps N: timing mode for bench/compare_torch_lm.py — random tokens, no data, no
 // checkpoint; runs 2 warm-up steps and N timed training steps (forward, backward, clipping,
 // AdamW) and prints one JSON line with tokens_per_s and the median step time. --dump FILE
@@ -72,7 +74,7 @@ struct Options {
   double lr = 1e-3, min_lr = -1, wd = 0.1, beta2 = 0.95, clip = 1.0;
   std::uint64_t seed = 0;
   int threads = 2;
-  bool resume = false, eval_only = false;
+  bool resume = false, eval_only = false, eval_windows_given = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -104,6 +106,7 @@ Options parse(int argc, char** argv) {
   o.seed = static_cast<std::uint64_t>(a.integer("seed", 0));
   o.threads = static_cast<int>(a.integer("threads", 2));
   o.eval_every = a.integer("eval-every", 200);
+  o.eval_windows_given = a.has("eval-windows");
   o.eval_windows = a.integer("eval-windows", 64);
   o.ckpt_every = a.integer("ckpt-every", 200);
   o.log_every = a.integer("log-every", 10);
@@ -143,8 +146,14 @@ std::pair<double, double> train_step(nn::Transformer<float>& model, optim::AdamW
 double evaluate(nn::Transformer<float>& model, const std::vector<data::token_t>& val, index_t ctx, index_t batch,
                 index_t windows) {
   NoGradGuard ng;
-  const auto starts = data::eval_window_starts(val.size(), ctx, static_cast<std::size_t>(windows));
-  BILIN_CHECK(!starts.empty(), "train_tinylm", "the validation text (", val.size(), " tokens) is shorter than one window");
+  // all non-overlapping windows, then `windows` of them spread evenly over the text: the
+  // validation head is not homogeneous (some stretches are much harder), so its first windows
+  // alone would be a biased sample
+  const auto all = data::eval_window_starts(val.size(), ctx, val.size());
+  BILIN_CHECK(!all.empty(), "train_tinylm", "the validation text (", val.size(), " tokens) is shorter than one window");
+  std::vector<std::uint64_t> starts;
+  const std::size_t n_pick = std::min(all.size(), static_cast<std::size_t>(windows));
+  for (std::size_t i = 0; i < n_pick; ++i) starts.push_back(all[i * all.size() / n_pick]);
   double total = 0;
   std::size_t n = 0;
   for (std::size_t i = 0; i < starts.size(); i += static_cast<std::size_t>(batch)) {
@@ -252,7 +261,7 @@ int train(const Options& o) {
                 lm::read_lm_config(ckpt).to_json(), " differs from the requested ", cfg.to_json());
     auto meta = lm::load_lm_checkpoint(ckpt, model);
     json::Value r = json::Value::object();
-    r["val_loss"] = evaluate(model, dat.val, cfg.n_ctx, o.batch, 1024);
+    r["val_loss"] = evaluate(model, dat.val, cfg.n_ctx, o.batch, o.eval_windows_given ? o.eval_windows : 1024);
     r["step"] = std::stoll(meta.at("step"));
     r["checkpoint"] = fs::absolute(ckpt).string();
     r["seconds"] = lm::now_seconds() - process_t0;

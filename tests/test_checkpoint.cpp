@@ -12,19 +12,15 @@
 #include <cstdio>
 #include <fstream>
 
+#include "test_support.hpp"
+
 using namespace bilin;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/bilin_test_ckpt_XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+struct TempDir : bilin_test::TempDir {
+  TempDir() : bilin_test::TempDir("ckpt") {}
 };
 
 nn::ClassifierConfig small() {

@@ -12,20 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 using Catch::Matchers::Contains;
 using bilin::index_t;
 namespace data = bilin::data;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/bilin_test_idx_XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+struct TempDir : bilin_test::TempDir {
+  TempDir() : bilin_test::TempDir("idx") {}
 };
 
 bool exists(const std::string& p) {
@@ -47,14 +43,7 @@ std::string header(std::uint8_t ndim, const std::vector<std::uint32_t>& dims, st
   return h;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const bilin::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using bilin_test::error_of;
 
 // A small, valid MNIST-layout folder: n images of 28x28 and labels 0..9.
 void write_fake_mnist(const std::string& dir, int n, bool gz) {

@@ -12,18 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/bilin_test_io_atomic_XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+struct TempDir : bilin_test::TempDir {
+  TempDir() : bilin_test::TempDir("io_atomic") {}
 };
 
 std::vector<std::string> list_dir(const std::string& dir) {

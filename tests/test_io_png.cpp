@@ -13,29 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 using Catch::Matchers::Contains;
 namespace io = bilin::io;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/bilin_test_png_XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+struct TempDir : bilin_test::TempDir {
+  TempDir() : bilin_test::TempDir("png") {}
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const bilin::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using bilin_test::error_of;
 
 // Centre of mass (row, col) of a size×size image in pixel indices.
 std::pair<double, double> center_of_mass(const std::vector<float>& v, int size) {

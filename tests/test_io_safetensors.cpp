@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 using bilin::Shape;
 using bilin::Tensor;
 using Catch::Matchers::Contains;
@@ -20,14 +22,8 @@ namespace io = bilin::io;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/bilin_test_safetensors_XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+struct TempDir : bilin_test::TempDir {
+  TempDir() : bilin_test::TempDir("safetensors") {}
 };
 
 std::string le64(std::uint64_t v) {
@@ -41,14 +37,7 @@ std::string file_image(const std::string& header, const std::string& data) {
   return le64(header.size()) + header + data;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const bilin::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using bilin_test::error_of;
 
 template <class T>
 bool same_bits(const Tensor<T>& a, const Tensor<T>& b) {

@@ -12,19 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 using bilin::Tensor;
 namespace io = bilin::io;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/bilin_test_st_python_XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+struct TempDir : bilin_test::TempDir {
+  TempDir() : bilin_test::TempDir("st_python") {}
 };
 
 const char* kScript = R"PY(

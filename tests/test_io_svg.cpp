@@ -9,19 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 using Catch::Matchers::Contains;
 namespace io = bilin::io;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/bilin_test_svg_XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+struct TempDir : bilin_test::TempDir {
+  TempDir() : bilin_test::TempDir("svg") {}
 };
 
 std::size_t count(const std::string& s, const std::string& what) {

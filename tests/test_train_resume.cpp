@@ -7,6 +7,8 @@
 #include <bilin/train/classifier_trainer.hpp>
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 using namespace bilin;
 
 namespace {
@@ -86,13 +88,8 @@ TEST_CASE("training is bit-identical for the same seed, and for 1 vs 2 threads",
 
 TEST_CASE("resume from a checkpoint continues bit-identically", "[train]") {
   const auto train_set = synthetic(300, 1), test_set = synthetic(100, 2);
-  char tmpl[] = "/tmp/bilin_test_resume_XXXXXX";
-  REQUIRE(::mkdtemp(tmpl));
-  const std::string dir = tmpl;
-  struct Cleanup {
-    std::string d;
-    ~Cleanup() { std::system(("rm -rf '" + d + "'").c_str()); }
-  } cleanup{dir};
+  const bilin_test::TempDir tmp("resume");
+  const std::string dir = tmp.path;
 
   // 300 samples / batch 32 = 9 steps per epoch; N = 13 stops mid-epoch 1, M = 12 crosses into epoch 2
   for (const auto& [schedule, optimizer] :

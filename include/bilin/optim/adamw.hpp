@@ -40,6 +40,9 @@ class AdamW : public Optimizer<T> {
 
   void step() override {
     NoGradGuard ng;
+    // Gather every update first, then run them all in one parallel region: one team start and
+    // one barrier per step instead of one per parameter.
+    std::vector<Job> jobs;
     for (std::size_t i = 0; i < this->params_.size(); ++i) {
       Tensor<T>& p = this->params_[i];
       const Tensor<T> g = p.grad();
@@ -48,9 +51,14 @@ class AdamW : public Optimizer<T> {
                   to_string(g.shape()), ", parameter has ", to_string(p.shape()));
       Tensor<T>& m = this->buffer_for(exp_avg_, i, p);
       Tensor<T>& v = this->buffer_for(exp_avg_sq_, i, p);
-      const std::int64_t t = ++param_steps_[i];
-      update(p.data(), g.data(), m.data(), v.data(), p.numel(), t);
+      const Coefs k = coefs(++param_steps_[i]);
+      for (index_t lo = 0; lo < p.numel(); lo += detail::kUpdateChunk)
+        jobs.push_back({p.data() + lo, g.data() + lo, m.data() + lo, v.data() + lo,
+                        std::min(detail::kUpdateChunk, p.numel() - lo), k});
     }
+    const auto n = static_cast<std::int64_t>(jobs.size());
+#pragma omp parallel for schedule(static) if (n >= 4 && !omp_in_parallel())
+    for (std::int64_t j = 0; j < n; ++j) update(jobs[static_cast<std::size_t>(j)]);
     ++this->steps_;
   }
 
@@ -112,48 +120,60 @@ class AdamW : public Optimizer<T> {
   const std::vector<std::int64_t>& param_steps() const { return param_steps_; }
 
  private:
-  void update(T* p, const T* g, T* m, T* v, index_t n, std::int64_t t) const {
+  // The per-step constants of one parameter (its own step count t), in T as PyTorch applies them.
+  struct Coefs {
+    T decay, wd, b1, one_b1, b2, one_b2, bc2_sqrt, eps, neg_step;
+  };
+  struct Job {
+    T* p;
+    const T* g;
+    T* m;
+    T* v;
+    index_t n;
+    Coefs k;
+  };
+  Coefs coefs(std::int64_t t) const {
     const double lr = this->lr_;
     const double bc1 = 1.0 - std::pow(opt_.beta1, static_cast<double>(t));
     const double bc2 = 1.0 - std::pow(opt_.beta2, static_cast<double>(t));
-    const T decay = static_cast<T>(1.0 - lr * opt_.weight_decay);
-    const T wd = static_cast<T>(opt_.weight_decay);
-    const T b1 = static_cast<T>(opt_.beta1), one_b1 = static_cast<T>(1.0 - opt_.beta1);
-    const T b2 = static_cast<T>(opt_.beta2), one_b2 = static_cast<T>(1.0 - opt_.beta2);
-    const T bc2_sqrt = static_cast<T>(std::sqrt(bc2));
-    const T eps = static_cast<T>(opt_.eps);
-    const T neg_step = static_cast<T>(-(lr / bc1));
+    return {static_cast<T>(1.0 - lr * opt_.weight_decay), static_cast<T>(opt_.weight_decay),
+            static_cast<T>(opt_.beta1),                   static_cast<T>(1.0 - opt_.beta1),
+            static_cast<T>(opt_.beta2),                   static_cast<T>(1.0 - opt_.beta2),
+            static_cast<T>(std::sqrt(bc2)),               static_cast<T>(opt_.eps),
+            static_cast<T>(-(lr / bc1))};
+  }
+  void update(const Job& job) const {
+    const Coefs& k = job.k;
     const bool decoupled = opt_.decoupled, has_wd = opt_.weight_decay != 0;
     auto body = [&](auto pv, auto gv, auto mv, auto vv, auto& p_out, auto& m_out, auto& v_out) {
       using V = decltype(pv);
       if (has_wd) {
-        if (decoupled) pv = pv * V(decay);
-        else gv = gv + V(wd) * pv;
+        if (decoupled) pv = pv * V(k.decay);
+        else gv = gv + V(k.wd) * pv;
       }
-      mv = mv * V(b1) + gv * V(one_b1);
-      vv = vv * V(b2) + gv * gv * V(one_b2);
-      const V denom = sqrt_(vv) / V(bc2_sqrt) + V(eps);
-      p_out = pv + V(neg_step) * (mv / denom);
+      mv = mv * V(k.b1) + gv * V(k.one_b1);
+      vv = vv * V(k.b2) + gv * gv * V(k.one_b2);
+      const V denom = sqrt_(vv) / V(k.bc2_sqrt) + V(k.eps);
+      p_out = pv + V(k.neg_step) * (mv / denom);
       m_out = mv;
       v_out = vv;
     };
     using B = xsimd::batch<T>;
     constexpr index_t W = static_cast<index_t>(B::size);
-    const index_t chunks = (n + detail::kUpdateChunk - 1) / detail::kUpdateChunk;
-#pragma omp parallel for schedule(static) if (n >= 4 * detail::kUpdateChunk && !omp_in_parallel())
-    for (index_t c = 0; c < chunks; ++c) {
-      const index_t lo = c * detail::kUpdateChunk, hi = std::min(n, lo + detail::kUpdateChunk);
-      index_t j = lo;
-      for (; j + W <= hi; j += W) {
-        B po, mo, vo;
-        body(B::load_unaligned(p + j), B::load_unaligned(g + j), B::load_unaligned(m + j), B::load_unaligned(v + j),
-             po, mo, vo);
-        po.store_unaligned(p + j);
-        mo.store_unaligned(m + j);
-        vo.store_unaligned(v + j);
-      }
-      for (; j < hi; ++j) body(p[j], g[j], m[j], v[j], p[j], m[j], v[j]);
+    T* p = job.p;
+    const T* g = job.g;
+    T* m = job.m;
+    T* v = job.v;
+    index_t j = 0;
+    for (; j + W <= job.n; j += W) {
+      B po, mo, vo;
+      body(B::load_unaligned(p + j), B::load_unaligned(g + j), B::load_unaligned(m + j), B::load_unaligned(v + j), po,
+           mo, vo);
+      po.store_unaligned(p + j);
+      mo.store_unaligned(m + j);
+      vo.store_unaligned(v + j);
     }
+    for (; j < job.n; ++j) body(p[j], g[j], m[j], v[j], p[j], m[j], v[j]);
   }
   template <class V>
   static V sqrt_(const V& x) {
