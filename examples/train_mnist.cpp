@@ -172,8 +172,9 @@ int run(int argc, char** argv) {
   }
   if (threads > 0) omp_set_num_threads(threads);
   threads = omp_get_max_threads();
-  // Big per-step tensors: keep them on the heap instead of fresh mmaps (page faults every step).
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  // Big per-step tensors: keep them on the heap instead of fresh, kernel-zeroed mmaps every step
+  // (glibc caps M_MMAP_THRESHOLD at 32 MiB, so turning mmap off is the only way to cover all).
+  mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 
   const auto t_start = std::chrono::steady_clock::now();
