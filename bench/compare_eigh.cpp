@@ -7,6 +7,10 @@
 // repeat so machine-load drift hits all of them alike. Input copies that a peer's API forces
 // (LAPACK overwrites its input) are made outside the timed region; bilin's eigh copies its
 // input internally and that copy IS timed.
+// LAPACK's speed depends on OpenBLAS's kernel dispatch, which OPENBLAS_CORETYPE fixes when the
+// library loads (this environment pins Haswell/AVX2). When it is set, the dense section also
+// runs ssyevd in a child process with it removed (AVX-512 kernels here) and compares against
+// the faster of the two; both are printed (json: lapack_env_ms, lapack_unset_ms).
 // Accuracy (in double, with OpenBLAS dgemm): residual = max|A V − V Λ| / ‖A‖₂ and
 // orthogonality = max|VᵀV − I|, for bilin and for the peer.
 //
@@ -43,6 +47,8 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -161,6 +167,48 @@ std::vector<double> lapack_dsyevd_values(const std::vector<float>& A, index_t n)
 
 void print_json(const std::string& s) { std::printf("%s\n", s.c_str()); }
 
+// Child mode (--lapack-times): median ssyevd time for each dense size, one "n ms" line each.
+int lapack_times(int reps) {
+  std::printf("core %s\n", openblas_get_corename());
+  for (index_t n : {512, 784, 1024}) {
+    const auto A = random_symmetric(n, 1000 + n);
+    std::vector<double> t;
+    for (int r = 0; r < reps; ++r) {
+      double ms;
+      lapack_ssyevd(A, n, &ms);
+      t.push_back(ms);
+    }
+    std::printf("%ld %.6f\n", static_cast<long>(n), median(t));
+  }
+  return 0;
+}
+
+// ssyevd times with OPENBLAS_CORETYPE removed (empty when it is not set or the child fails).
+struct UnsetLapack {
+  std::string core;
+  std::map<index_t, double> ms;
+};
+UnsetLapack lapack_times_unset(int reps) {
+  UnsetLapack u;
+  if (!std::getenv("OPENBLAS_CORETYPE")) return u;
+  char exe[4096];
+  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len <= 0) return u;
+  exe[len] = 0;
+  const std::string cmd = "env -u OPENBLAS_CORETYPE '" + std::string(exe) + "' --lapack-times --reps " + std::to_string(reps);
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return u;
+  char line[256], core[128];
+  long n;
+  double ms;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "core %127s", core) == 1) u.core = core;
+    else if (std::sscanf(line, "%ld %lf", &n, &ms) == 2) u.ms[n] = ms;
+  }
+  if (pclose(f) != 0) u.ms.clear();
+  return u;
+}
+
 std::string num(double v) {
   char b[64];
   std::snprintf(b, sizeof b, "%.6g", v);
@@ -168,7 +216,12 @@ std::string num(double v) {
 }
 
 void dense_section(int reps) {
+  const UnsetLapack unset = lapack_times_unset(reps);
+  const std::string env_core = openblas_get_corename();
   if (!g_json) {
+    if (!unset.ms.empty())
+      std::printf("\n(lapack ms = the faster of OpenBLAS's %s dispatch, as the environment has it, and %s, with "
+                  "OPENBLAS_CORETYPE unset)", env_core.c_str(), unset.core.c_str());
     std::printf("\n== dense eigh, all eigenpairs with vectors, float32, 1 thread (median of %d) ==\n", reps);
     std::printf("%6s %10s %10s %10s %8s %8s | %10s %10s %10s | %10s %10s\n", "n", "bilin ms", "lapack ms", "eigen ms",
                 "b/lapack", "b/eigen", "bilin res", "lapack res", "eigen res", "bilin orth", "lapack orth");
@@ -205,12 +258,18 @@ void dense_section(int reps) {
     for (double v : pl.w) anorm = std::max(anorm, std::fabs(v));
     const Acc ab = accuracy(A, n, pb.w, pb.V, n, anorm), al = accuracy(A, n, pl.w, pl.V, n, anorm),
               ae = accuracy(A, n, pe.w, pe.V, n, anorm);
-    const double mb = median(tb), ml = median(tl), me = median(te);
+    const double mb = median(tb), ml_env = median(tl), me = median(te);
+    const auto it = unset.ms.find(n);
+    const double ml_unset = it == unset.ms.end() ? 0.0 : it->second;
+    const double ml = ml_unset > 0 ? std::min(ml_env, ml_unset) : ml_env;
     if (g_json) {
       const std::string head = "{\"method\":\"dense\",\"n\":" + std::to_string(n) + ",\"k\":0,\"bilin_ms\":" + num(mb);
       const std::string mine = ",\"residual\":" + num(ab.residual) + ",\"orthogonality\":" + num(ab.orthogonality);
       print_json(head + ",\"peer\":\"lapack\",\"peer_ms\":" + num(ml) + mine + ",\"peer_residual\":" + num(al.residual) +
-                 ",\"peer_orthogonality\":" + num(al.orthogonality) + ",\"ratio\":" + num(mb / ml) + "}");
+                 ",\"peer_orthogonality\":" + num(al.orthogonality) + ",\"ratio\":" + num(mb / ml) +
+                 ",\"lapack_env_ms\":" + num(ml_env) + ",\"lapack_env_core\":\"" + env_core + "\"" +
+                 (ml_unset > 0 ? ",\"lapack_unset_ms\":" + num(ml_unset) + ",\"lapack_unset_core\":\"" + unset.core + "\"" : std::string()) +
+                 "}");
       print_json(head + ",\"peer\":\"eigen\",\"peer_ms\":" + num(me) + mine + ",\"peer_residual\":" + num(ae.residual) +
                  ",\"peer_orthogonality\":" + num(ae.orthogonality) + ",\"ratio\":" + num(mb / me) + "}");
     } else {
@@ -410,6 +469,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--json")) g_json = true;
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!std::strcmp(argv[i], "--lapack-times")) only = "lapack-times";
     else {
       std::fprintf(stderr, "usage: %s [--json] [--reps N] [--only dense|lanczos|jacobi]\n", argv[0]);
       return 2;
@@ -418,6 +478,7 @@ int main(int argc, char** argv) {
   openblas_set_num_threads(1);
   omp_set_num_threads(1);
   Eigen::setNbThreads(1);
+  if (only == "lapack-times") return lapack_times(reps);
   if (!g_json)
     std::printf("compare_eigh: single-threaded (OpenBLAS %s, OPENBLAS_CORETYPE=%s), bilin with 1 OpenMP thread\n",
                 openblas_get_config(), std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(auto)");
