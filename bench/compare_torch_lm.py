@@ -3,7 +3,8 @@
 
     python3 bench/compare_torch_lm.py [BUILD_DIR] [--threads 2] [--steps 6] [--repeats 2]
         [--vocab 4096] [--layers 4] [--d-model 256] [--heads 4] [--hidden 1024] [--ctx 256]
-        [--batch 16] [--mlp bilinear] [--torch-env default|avx512|both] [--no-check]
+        [--batch 16] [--mlp bilinear] [--torch-env default|avx512|both] [--torch-spins 10000,1000,default]
+        [--no-check]
 
 BUILD_DIR defaults to build/release (the default preset); bilin runs
 BUILD_DIR/examples/train_tinylm --time-steps N (random tokens; one step = forward, backward,
@@ -19,6 +20,11 @@ AdamW(lr 1e-3, betas (0.9, 0.95), wd 0.1) after clip_grad_norm_(1.0), cross-entr
 logits. Both sides use the same thread count and the same runtime settings: this script sets
 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 and GOMP_SPINCOUNT=10000 (what train_tinylm gives itself,
 see examples/lm_common.hpp) for itself, so the PyTorch worker and the bilin binary inherit them.
+
+PyTorch is timed in every combination of --torch-env (default: both, i.e. OPENBLAS_CORETYPE as
+given and unset) and --torch-spins (GOMP_SPINCOUNT for its run only; its OpenMP pool and
+OpenBLAS's own threads share the 2 cores, so the spin length changes its speed by up to 2x), and
+bilin is compared with the fastest configuration.
 
 Check (unless --no-check): bilin dumps its initial weights and two warm-up batches; PyTorch loads
 them, computes the loss of batch 0, takes one AdamW step and computes the loss of batch 1. Both
@@ -228,10 +234,14 @@ def run_bilin(args, binary, dump=None, steps=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_torch(args, env_kind, check_file=None):
+def run_torch(args, env_kind, check_file=None, spin=None):
     env = dict(os.environ)
     if env_kind == "avx512":
         env.pop("OPENBLAS_CORETYPE", None)
+    if spin == "default":
+        env.pop("GOMP_SPINCOUNT", None)
+    elif spin is not None:
+        env["GOMP_SPINCOUNT"] = spin
     cmd = [sys.executable, os.path.abspath(__file__), "--worker"] + [a for a in sys.argv[1:] if a != "--worker"]
     if check_file:  # the check only; no timed steps
         cmd += ["--check-file", check_file, "--steps", "0"]
@@ -254,7 +264,10 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--mlp", default="bilinear")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--torch-env", choices=["default", "avx512", "both"], default="default")
+    p.add_argument("--torch-env", choices=["default", "avx512", "both"], default="both")
+    p.add_argument("--torch-spins", default="10000,1000,default",
+                   help="GOMP_SPINCOUNT values PyTorch is timed with (default = libgomp's own); the "
+                        "comparison uses its fastest configuration")
     p.add_argument("--no-check", action="store_true")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--check-file", default=None, help=argparse.SUPPRESS)
@@ -277,10 +290,12 @@ def main():
             run_bilin(args, binary, dump, steps=1)
             check = run_torch(args, envs[0], dump)["check"]
 
-    bilin_times, torch_times = [], {e: [] for e in envs}
+    spins = [x.strip() for x in args.torch_spins.split(",") if x.strip()]
+    configs = {"%s/spin=%s" % (e, sp): (e, sp) for e in envs for sp in spins}
+    bilin_times, torch_times = [], {c: [] for c in configs}
     for _ in range(args.repeats):
-        for e in envs:
-            torch_times[e] += run_torch(args, e)["step_seconds"]
+        for c, (e, sp) in configs.items():
+            torch_times[c] += run_torch(args, e, spin=sp)["step_seconds"]
         bilin_times += run_bilin(args, binary)["step_seconds"]
 
     tokens = args.batch * args.ctx
@@ -292,8 +307,8 @@ def main():
         "torch_tokens_per_s": round(torch_tps[best_env], 1),
         "ratio": round(bilin_tps / torch_tps[best_env], 2),
         "threads": args.threads,
-        "torch_env": best_env,
-        "torch_tokens_per_s_by_env": {e: round(v, 1) for e, v in torch_tps.items()},
+        "torch_config": best_env,
+        "torch_tokens_per_s_by_config": {e: round(v, 1) for e, v in torch_tps.items()},
         "bilin_step_seconds": [round(t, 4) for t in bilin_times],
         "torch_step_seconds": {e: [round(t, 4) for t in v] for e, v in torch_times.items()},
         "config": {"vocab": args.vocab, "n_layer": args.layers, "d_model": args.d_model, "n_head": args.heads,

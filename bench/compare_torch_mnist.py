@@ -3,6 +3,7 @@
 
     bench/compare_torch_mnist.py BUILD_DIR [--threads 2] [--batches 2048,256] [--epochs 3]
                                  [--repeats 2] [--dataset mnist] [--torch-env default|avx512|both]
+                                 [--torch-spins default,10000,1000]
                                  [--full] [--full-epochs 20]
 
 Both sides train the same model (embed 784→512, bilinear 512→512, head 512→10, no biases),
@@ -16,7 +17,11 @@ bilin runs BUILD_DIR/examples/train_mnist; PyTorch runs in a child process of th
 its environment can be chosen. Both sides get the same OpenMP wait policy (--omp-wait-policy,
 default: libgomp's own, spin then sleep; both use libgomp). The BLAS
 environment of PyTorch: "default" keeps the environment as is (here
-OPENBLAS_CORETYPE=Haswell, i.e. AVX2 kernels), "avx512" unsets OPENBLAS_CORETYPE. Runs are
+OPENBLAS_CORETYPE=Haswell, i.e. AVX2 kernels), "avx512" unsets OPENBLAS_CORETYPE. Each BLAS
+environment is also timed with each --torch-spins value of GOMP_SPINCOUNT (default: libgomp's
+own, 10000, 1000): PyTorch runs an OpenMP pool and OpenBLAS's own threads on the same 2 cores,
+and with libgomp's default spinning its epoch takes 2-3x longer than with a short spin, so the
+comparison is against the fastest configuration (bilin keeps its defaults). Runs are
 interleaved (torch, bilin, torch, bilin, ...) and the median over all timed epochs is reported
 (the first epoch of every run is a warm-up and not counted).
 
@@ -125,10 +130,14 @@ def base_env(args):
     return env
 
 
-def run_torch(args, batch, epochs, env_kind):
+def run_torch(args, batch, epochs, env_kind, spin="default"):
     env = base_env(args)
     if env_kind == "avx512":
         env.pop("OPENBLAS_CORETYPE", None)
+    if spin == "default":
+        env.pop("GOMP_SPINCOUNT", None)
+    else:
+        env["GOMP_SPINCOUNT"] = spin
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--data-dir", args.data_dir,
            "--batch", str(batch), "--epochs", str(epochs), "--threads", str(args.threads), "--seed", "42",
            "--hidden", "512", "--lr", "1e-3", "--wd", "0.5", "--noise", "0.4", "--noise-p", "0.5"]
@@ -173,6 +182,10 @@ def main():
     p.add_argument("--torch-env", default="both", choices=["default", "avx512", "both"])
     p.add_argument("--full", action="store_true")
     p.add_argument("--full-epochs", type=int, default=20)
+    p.add_argument("--torch-spins", default="default,10000,1000",
+                   help="GOMP_SPINCOUNT values PyTorch is timed with (default = libgomp's own); "
+                        "its OpenMP threads and its OpenBLAS threads compete for the cores, and how long "
+                        "idle OpenMP threads spin changes its speed by 2x here")
     p.add_argument("--omp-wait-policy", default="default", choices=["passive", "active", "default"])
     # worker mode (internal)
     p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
@@ -199,6 +212,9 @@ def main():
     summary, _ = run_bilin(args, 2048, 1, ("--max-steps", "1"))
     args.data_dir = summary["data_dir"]
     envs = ["default", "avx512"] if args.torch_env == "both" else [args.torch_env]
+    spins = [x.strip() for x in args.torch_spins.split(",") if x.strip()]
+    configs = [(e, sp) for e in envs for sp in spins]
+    name = lambda e, sp: "torch-%s%s" % (e, "" if sp == "default" else "-spin" + sp)
     print("compare_torch_mnist: data %s, threads %d, %d epochs x %d repeats per side, OMP_WAIT_POLICY %s, "
           "load %.2f at start" % (args.data_dir, args.threads, args.epochs, args.repeats, args.omp_wait_policy,
                                   load1()), flush=True)
@@ -206,11 +222,11 @@ def main():
     rows = []
     for batch in [int(b) for b in args.batches.split(",")]:
         times = {"bilin": []}
-        for e in envs:
-            times["torch-" + e] = []
+        for e, sp in configs:
+            times[name(e, sp)] = []
         for _ in range(args.repeats):
-            for e in envs:
-                times["torch-" + e] += epoch_seconds(run_torch(args, batch, args.epochs, e))
+            for e, sp in configs:
+                times[name(e, sp)] += epoch_seconds(run_torch(args, batch, args.epochs, e, sp))
             times["bilin"] += epoch_seconds(run_bilin(args, batch, args.epochs)[1])
         med = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
         cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
@@ -220,7 +236,7 @@ def main():
               + ", bilin/best-torch %.2f (load %.2f)" % (med["bilin"] / best_torch, load1()), flush=True)
 
     print()
-    cols = ["torch-" + e for e in envs]
+    cols = [name(e, sp) for e, sp in configs]
     print("median wall seconds per epoch (train + test evaluation), CPU seconds (all threads) in brackets")
     print("| batch | " + " | ".join("%s" % c for c in cols) + " | bilin | bilin / " + " | bilin / ".join(cols) + " |")
     print("|---:|" + "---:|" * (2 * len(cols) + 1))
@@ -228,11 +244,13 @@ def main():
         print("| %d | " % batch + " | ".join("%.3f (%.2f)" % (med[c], cpu[c]) for c in cols)
               + " | %.3f (%.2f) | " % (med["bilin"], cpu["bilin"])
               + " | ".join("%.2f" % (med["bilin"] / med[c]) for c in cols) + " |")
+    print("\nbilin / fastest PyTorch configuration: " + ", ".join(
+        "batch %d: %.2f" % (batch, med["bilin"] / best) for batch, med, cpu, best in rows))
 
     if args.full:
         print("\nfull paper recipe (%d epochs, batch 2048, seed 42):" % args.full_epochs, flush=True)
         t0 = time.perf_counter()
-        te = run_torch(args, 2048, args.full_epochs, envs[-1])
+        te = run_torch(args, 2048, args.full_epochs, envs[-1], spins[-1])
         t1 = time.perf_counter()
         summary, be = run_bilin(args, 2048, args.full_epochs)
         t2 = time.perf_counter()
