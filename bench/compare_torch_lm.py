@@ -6,7 +6,7 @@
         [--batch 16] [--mlp bilinear] [--torch-env default|avx512|both] [--torch-spins 10000,1000,default]
         [--no-check]
 
-BUILD_DIR defaults to build/release (the default preset); bilin runs
+BUILD_DIR defaults to build/release (the README's build); bilin runs
 BUILD_DIR/examples/train_tinylm --time-steps N (random tokens; one step = forward, backward,
 gradient clipping and an AdamW update of every parameter).
 
@@ -280,7 +280,7 @@ def main():
     binary = os.path.join(build, "examples", "train_tinylm")
     if not os.access(binary, os.X_OK):
         raise SystemExit("compare_torch_lm: %s not found; build the train_tinylm target first "
-                         "(cmake --build --preset release --target train_tinylm)" % binary)
+                         "(cmake --build build/release --target train_tinylm)" % binary)
     envs = ["default", "avx512"] if args.torch_env == "both" else [args.torch_env]
 
     check = None

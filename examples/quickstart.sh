@@ -22,8 +22,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 [ "${1:-}" = "--deps-only" ] && exit 0
 
-cmake --preset release
-cmake --build --preset release
+cmake -S . -B build/release
+cmake --build build/release -j 2
 out="$root/build/release/quickstart"
 mkdir -p "$out"
 if [ -x build/release/examples/train_mnist ] && [ -x build/release/examples/analyze_mnist ]; then
