@@ -167,11 +167,15 @@ std::vector<double> lapack_dsyevd_values(const std::vector<float>& A, index_t n)
 
 void print_json(const std::string& s) { std::printf("%s\n", s.c_str()); }
 
+// The dense section's sizes and matrices (also timed by the --lapack-times child).
+constexpr index_t kDenseSizes[] = {512, 784, 1024};
+std::vector<float> dense_matrix(index_t n) { return random_symmetric(n, 1000 + n); }
+
 // Child mode (--lapack-times): median ssyevd time for each dense size, one "n ms" line each.
 int lapack_times(int reps) {
   std::printf("core %s\n", openblas_get_corename());
-  for (index_t n : {512, 784, 1024}) {
-    const auto A = random_symmetric(n, 1000 + n);
+  for (index_t n : kDenseSizes) {
+    const auto A = dense_matrix(n);
     std::vector<double> t;
     for (int r = 0; r < reps; ++r) {
       double ms;
@@ -226,8 +230,8 @@ void dense_section(int reps) {
     std::printf("%6s %10s %10s %10s %8s %8s | %10s %10s %10s | %10s %10s\n", "n", "bilin ms", "lapack ms", "eigen ms",
                 "b/lapack", "b/eigen", "bilin res", "lapack res", "eigen res", "bilin orth", "lapack orth");
   }
-  for (index_t n : {512, 784, 1024}) {
-    const auto A = random_symmetric(n, 1000 + n);
+  for (index_t n : kDenseSizes) {
+    const auto A = dense_matrix(n);
     const Tensor<float> At = Tensor<float>::from_vector(A, {n, n});
     Eigen::MatrixXf Ae(n, n);
     for (index_t i = 0; i < n; ++i)

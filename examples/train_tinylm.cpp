@@ -165,15 +165,20 @@ double evaluate(nn::Transformer<float>& model, const std::vector<data::token_t>&
   return total / static_cast<double>(n);
 }
 
-int time_mode(const Options& o) {
-  Generator gen(o.seed);
-  nn::Transformer<float> model(o.model, gen);
-  auto params = model.parameters();
+// The run's AdamW settings (β1 and ε at PyTorch's defaults).
+optim::AdamWOptions adamw_options(const Options& o) {
   optim::AdamWOptions ao;
   ao.lr = o.lr;
   ao.beta2 = o.beta2;
   ao.weight_decay = o.wd;
-  optim::AdamW<float> opt(params, ao);
+  return ao;
+}
+
+int time_mode(const Options& o) {
+  Generator gen(o.seed);
+  nn::Transformer<float> model(o.model, gen);
+  auto params = model.parameters();
+  optim::AdamW<float> opt(params, adamw_options(o));
   // random tokens: the step's cost does not depend on the data
   std::vector<data::token_t> tokens(static_cast<std::size_t>(o.batch * (o.model.n_ctx + 1) * 8));
   for (auto& t : tokens) t = static_cast<data::token_t>(gen.randint(static_cast<std::uint64_t>(o.model.vocab)));
@@ -246,11 +251,7 @@ int train(const Options& o) {
   Generator gen(o.seed);
   nn::Transformer<float> model(cfg, gen);
   auto params = model.parameters();
-  optim::AdamWOptions ao;
-  ao.lr = o.lr;
-  ao.beta2 = o.beta2;
-  ao.weight_decay = o.wd;
-  optim::AdamW<float> opt(params, ao);
+  optim::AdamW<float> opt(params, adamw_options(o));
   const auto sched = optim::LrSchedule::cosine(o.lr, o.steps, o.warmup, o.min_lr);
   data::WindowSampler sampler(dat.train, cfg.n_ctx, o.seed + 1);
   const std::string ckpt = o.out + "/ckpt.safetensors", metrics_path = o.out + "/metrics.jsonl";

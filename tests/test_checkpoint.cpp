@@ -19,10 +19,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir : bilin_test::TempDir {
-  TempDir() : bilin_test::TempDir("ckpt") {}
-};
-
 nn::ClassifierConfig small() {
   nn::ClassifierConfig c;
   c.d_input = 20;
@@ -54,7 +50,7 @@ void spit(const std::string& p, const std::string& s) {
 }  // namespace
 
 TEST_CASE("checkpoint: model + optimizer round trip continues identically", "[checkpoint]") {
-  TempDir dir;
+  bilin_test::TempDir dir("ckpt");
   const std::string path = dir.path + "/ck.safetensors";
   Generator g(1);
   nn::ImageClassifier<float> a(small(), g);
@@ -99,7 +95,7 @@ TEST_CASE("checkpoint: model + optimizer round trip continues identically", "[ch
 }
 
 TEST_CASE("checkpoint: damaged or mismatched files give clear errors and leave the model alone", "[checkpoint]") {
-  TempDir dir;
+  bilin_test::TempDir dir("ckpt");
   const std::string path = dir.path + "/ck.safetensors";
   Generator g(2);
   nn::ImageClassifier<float> a(small(), g);
@@ -249,7 +245,7 @@ TEST_CASE("checkpoint: PyTorch loads bilin checkpoints into the official model a
     WARN("skipped: /usr/bin/python3 not found");
     return;
   }
-  TempDir dir;
+  bilin_test::TempDir dir("ckpt");
   const std::string script = dir.path + "/official.py";
   spit(script, kTorchScript);
 

@@ -20,10 +20,6 @@ namespace data = bilin::data;
 
 namespace {
 
-struct TempDir : bilin_test::TempDir {
-  TempDir() : bilin_test::TempDir("idx") {}
-};
-
 bool exists(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0;
@@ -103,7 +99,7 @@ TEST_CASE("real Fashion-MNIST from the Debian package (skipped when absent)", "[
 }
 
 TEST_CASE("write_idx / read_idx round trip, plain and gzip", "[idx]") {
-  TempDir td;
+  bilin_test::TempDir td("idx");
   std::vector<std::uint8_t> px(3 * 5 * 4);
   for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(i * 7);
   for (const char* name : {"/x-idx3-ubyte", "/x-idx3-ubyte.gz"}) {
@@ -125,7 +121,7 @@ TEST_CASE("write_idx / read_idx round trip, plain and gzip", "[idx]") {
 }
 
 TEST_CASE("truncated IDX files name the file and the byte offset", "[idx][errors]") {
-  TempDir td;
+  bilin_test::TempDir td("idx");
   const std::string full = header(3, {2, 28, 28}) + std::string(2 * 784, '\x10');
   SECTION("plain file cut inside the data") {
     const std::string p = td.path + "/cut-images-idx3-ubyte";
@@ -169,7 +165,7 @@ TEST_CASE("truncated IDX files name the file and the byte offset", "[idx][errors
 }
 
 TEST_CASE("damaged gzip data (bad CRC) is reported, not silently accepted", "[idx][errors]") {
-  TempDir td;
+  bilin_test::TempDir td("idx");
   std::string gz = data::gzip_bytes(header(3, {2, 4, 4}) + std::string(32, '\3'));
   gz[gz.size() - 6] ^= 0x01;  // inside the CRC32 of the gzip trailer
   const std::string p = td.path + "/crc.gz";
@@ -180,7 +176,7 @@ TEST_CASE("damaged gzip data (bad CRC) is reported, not silently accepted", "[id
 }
 
 TEST_CASE("wrong magic numbers are reported with the value and offset 0", "[idx][errors]") {
-  TempDir td;
+  bilin_test::TempDir td("idx");
   SECTION("a labels file given as images") {
     const std::string p = td.path + "/labels";
     bilin::io::write_file_atomic(p, header(1, {3}) + "abc");
@@ -219,7 +215,7 @@ TEST_CASE("wrong magic numbers are reported with the value and offset 0", "[idx]
 }
 
 TEST_CASE("wrong sizes: extra bytes, absurd dimensions", "[idx][errors]") {
-  TempDir td;
+  bilin_test::TempDir td("idx");
   const std::string ok = header(3, {2, 4, 4}) + std::string(32, '\1');
   SECTION("plain file with trailing bytes") {
     const std::string p = td.path + "/long";
@@ -260,7 +256,7 @@ TEST_CASE("wrong sizes: extra bytes, absurd dimensions", "[idx][errors]") {
 }
 
 TEST_CASE("load_mnist checks image size, label range and counts", "[idx][errors]") {
-  TempDir td;
+  bilin_test::TempDir td("idx");
   const std::string dir = td.path + "/m";
   write_fake_mnist(dir, 12, true);
   SECTION("a valid small folder loads") {
@@ -298,7 +294,7 @@ TEST_CASE("load_mnist checks image size, label range and counts", "[idx][errors]
 }
 
 TEST_CASE("locate_dataset: search order, BILIN_DATA, and errors listing the places tried", "[idx][locate]") {
-  TempDir td;
+  bilin_test::TempDir td("idx");
   SECTION("a folder missing a file is named with what is missing") {
     const std::string dir = td.path + "/partial";
     write_fake_mnist(dir, 2, true);
@@ -343,14 +339,14 @@ TEST_CASE("locate_dataset: search order, BILIN_DATA, and errors listing the plac
 }
 
 TEST_CASE("read_idx on a missing file or a directory", "[idx][errors]") {
-  TempDir td;
+  bilin_test::TempDir td("idx");
   CHECK_THAT(error_of([&] { data::read_idx(td.path + "/nope.gz"); }),
              Contains("read_idx: " + td.path + "/nope.gz: cannot open: No such file or directory"));
   CHECK_THAT(error_of([&] { data::read_idx(td.path); }), Contains("is a directory"));
 }
 
 TEST_CASE("randomly damaged IDX files (plain and gzip) either load or throw bilin::Error", "[idx][fuzz]") {
-  TempDir td;
+  bilin_test::TempDir td("idx");
   std::string idx = header(3, {3, 7, 5});
   for (int i = 0; i < 3 * 35; ++i) idx += static_cast<char>(i * 13);
   const std::string gz = data::gzip_bytes(idx);

@@ -18,10 +18,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir : bilin_test::TempDir {
-  TempDir() : bilin_test::TempDir("io_atomic") {}
-};
-
 std::vector<std::string> list_dir(const std::string& dir) {
   std::vector<std::string> out;
   if (DIR* d = ::opendir(dir.c_str())) {
@@ -37,7 +33,7 @@ std::vector<std::string> list_dir(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("write_file_atomic writes, overwrites and leaves no temporary file", "[io][atomic]") {
-  TempDir td;
+  bilin_test::TempDir td("io_atomic");
   const std::string p = td.path + "/out.bin";
   bilin::io::write_file_atomic(p, std::string("hello"));
   CHECK(bilin::io::read_file(p) == "hello");
@@ -51,7 +47,7 @@ TEST_CASE("write_file_atomic writes, overwrites and leaves no temporary file", "
 }
 
 TEST_CASE("write_file_atomic keeps the permission bits of the file it replaces", "[io][atomic]") {
-  TempDir td;
+  bilin_test::TempDir td("io_atomic");
   const std::string p = td.path + "/script.sh";
   bilin::io::write_file_atomic(p, "#!/bin/sh\n");
   REQUIRE(::chmod(p.c_str(), 0750) == 0);
@@ -62,7 +58,7 @@ TEST_CASE("write_file_atomic keeps the permission bits of the file it replaces",
 }
 
 TEST_CASE("write_file_atomic failures name the path and remove the temporary file", "[io][atomic]") {
-  TempDir td;
+  bilin_test::TempDir td("io_atomic");
   SECTION("missing parent folder") {
     const std::string p = td.path + "/no/such/dir/file.txt";
     REQUIRE_THROWS_WITH(bilin::io::write_file_atomic(p, "x"),
@@ -82,7 +78,7 @@ TEST_CASE("write_file_atomic failures name the path and remove the temporary fil
 }
 
 TEST_CASE("a write that fails midway does not clobber the old file", "[io][atomic]") {
-  TempDir td;
+  bilin_test::TempDir td("io_atomic");
   const std::string p = td.path + "/model.safetensors";
   const std::string old_content = "old content that must survive";
   bilin::io::write_file_atomic(p, old_content);
@@ -111,7 +107,7 @@ TEST_CASE("a write that fails midway does not clobber the old file", "[io][atomi
 }
 
 TEST_CASE("AtomicFileWriter streams chunks and discards without commit", "[io][atomic]") {
-  TempDir td;
+  bilin_test::TempDir td("io_atomic");
   const std::string p = td.path + "/stream.txt";
   {
     bilin::io::AtomicFileWriter w(p);
@@ -133,7 +129,7 @@ TEST_CASE("AtomicFileWriter streams chunks and discards without commit", "[io][a
 }
 
 TEST_CASE("read_file errors name the file and the reason", "[io][atomic]") {
-  TempDir td;
+  bilin_test::TempDir td("io_atomic");
   REQUIRE_THROWS_WITH(bilin::io::read_file(td.path + "/missing.bin"),
                       Contains("read_file") && Contains("missing.bin") && Contains("No such file"));
   REQUIRE_THROWS_WITH(bilin::io::read_file(td.path), Contains("is a directory"));

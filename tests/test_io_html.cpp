@@ -17,10 +17,6 @@ namespace io = bilin::io;
 
 namespace {
 
-struct TempDir : bilin_test::TempDir {
-  TempDir() : bilin_test::TempDir("html") {}
-};
-
 bool is_file(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -85,7 +81,7 @@ TEST_CASE("HTML report: title, contents, sections, escaped text, key numbers, ta
 }
 
 TEST_CASE("HTML report inlines PNGs (decodable back to the same image) and SVGs", "[io][html]") {
-  TempDir td;
+  bilin_test::TempDir td("html");
   const io::Image img = test_image();
   io::Plot plot;
   plot.title("curve").line("a", {1, 2, 3}, {3, 1, 2});
@@ -111,7 +107,7 @@ TEST_CASE("HTML report inlines PNGs (decodable back to the same image) and SVGs"
 }
 
 TEST_CASE("HTML report link mode writes figures next to the report", "[io][html]") {
-  TempDir td;
+  bilin_test::TempDir td("html");
   io::Plot plot;
   plot.line("a", {0, 1}, {0, 1});
   io::HtmlReport r("linked");

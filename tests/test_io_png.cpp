@@ -20,10 +20,6 @@ namespace io = bilin::io;
 
 namespace {
 
-struct TempDir : bilin_test::TempDir {
-  TempDir() : bilin_test::TempDir("png") {}
-};
-
 using bilin_test::error_of;
 
 // Centre of mass (row, col) of a size×size image in pixel indices.
@@ -50,7 +46,7 @@ double correlation(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 TEST_CASE("PNG write + read round trip for 1 to 4 channels", "[io][png]") {
-  TempDir td;
+  bilin_test::TempDir td("png");
   for (int c = 1; c <= 4; ++c) {
     io::Image img(37, 23, c);
     for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<std::uint8_t>((i * 37) % 256);
@@ -80,7 +76,7 @@ TEST_CASE("PNG write + read round trip for 1 to 4 channels", "[io][png]") {
 }
 
 TEST_CASE("image read errors name the file and the reason", "[io][png]") {
-  TempDir td;
+  bilin_test::TempDir td("png");
   CHECK_THAT(error_of([&] { io::read_image(td.path + "/none.png"); }),
              Contains("read_image: cannot open") && Contains("none.png") && Contains("No such file"));
   io::write_file_atomic(td.path + "/text.png", "this is not a picture");
@@ -258,7 +254,7 @@ TEST_CASE("mnist_style reproduces a real MNIST digit from an enlarged, inverted 
     return;
   }
   const auto imgs = bilin::data::read_idx_images(dir + "/t10k-images-idx3-ubyte.gz");
-  TempDir td;
+  bilin_test::TempDir td("png");
   double worst = 1.0;
   for (int k = 0; k < 20; ++k) {
     std::vector<float> digit(784);

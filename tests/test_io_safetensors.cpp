@@ -22,10 +22,6 @@ namespace io = bilin::io;
 
 namespace {
 
-struct TempDir : bilin_test::TempDir {
-  TempDir() : bilin_test::TempDir("safetensors") {}
-};
-
 std::string le64(std::uint64_t v) {
   std::string s(8, '\0');
   for (int i = 0; i < 8; ++i) s[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -49,7 +45,7 @@ bool same_bits(const Tensor<T>& a, const Tensor<T>& b) {
 }  // namespace
 
 TEST_CASE("safetensors round trip: every dtype, 0-d and empty tensors, metadata", "[io][safetensors]") {
-  TempDir td;
+  bilin_test::TempDir td("safetensors");
   const std::string p = td.path + "/all.safetensors";
   const auto f32 = Tensor<float>::from({{1.5f, -0.0f, std::numeric_limits<float>::denorm_min()},
                                         {std::numeric_limits<float>::infinity(), std::nanf(""), 3e38f}});
@@ -88,7 +84,7 @@ TEST_CASE("safetensors round trip: every dtype, 0-d and empty tensors, metadata"
 }
 
 TEST_CASE("safetensors byte layout: length prefix, padded header, packed little-endian data", "[io][safetensors]") {
-  TempDir td;
+  bilin_test::TempDir td("safetensors");
   const std::string p = td.path + "/layout.safetensors";
   io::save_safetensors(p, {{"w", Tensor<float>::from({1.0f, 2.0f})}, {"b", Tensor<std::int64_t>::from({-2})}});
   const std::string bytes = io::read_file(p);
@@ -110,7 +106,7 @@ TEST_CASE("safetensors byte layout: length prefix, padded header, packed little-
 }
 
 TEST_CASE("safetensors writes non-contiguous tensors in row-major order", "[io][safetensors]") {
-  TempDir td;
+  bilin_test::TempDir td("safetensors");
   const auto base = Tensor<float>::from({{0, 1, 2}, {3, 4, 5}});
   auto impl = std::make_shared<bilin::TensorImpl<float>>();  // the transpose, as a strided view
   impl->storage = base.storage();
@@ -147,7 +143,7 @@ TEST_CASE("AnyTensor::get converts safely or refuses clearly", "[io][safetensors
 }
 
 TEST_CASE("save_safetensors rejects bad names and undefined tensors", "[io][safetensors]") {
-  TempDir td;
+  bilin_test::TempDir td("safetensors");
   const std::string p = td.path + "/bad.safetensors";
   const auto t = Tensor<float>::from({1.0f});
   CHECK_THAT(error_of([&] { io::save_safetensors(p, {{"a", t}, {"a", t}}); }), Contains("duplicate tensor name 'a'"));
@@ -158,7 +154,7 @@ TEST_CASE("save_safetensors rejects bad names and undefined tensors", "[io][safe
 }
 
 TEST_CASE("corrupted safetensors files give errors naming the file and the problem", "[io][safetensors]") {
-  TempDir td;
+  bilin_test::TempDir td("safetensors");
   const std::string p = td.path + "/c.safetensors";
   const auto load_error = [&](const std::string& image) {
     io::write_file_atomic(p, image);
@@ -215,7 +211,7 @@ TEST_CASE("corrupted safetensors files give errors naming the file and the probl
 }
 
 TEST_CASE("safetensors loads unpadded headers in any key order, and other PyTorch dtypes", "[io][safetensors]") {
-  TempDir td;
+  bilin_test::TempDir td("safetensors");
   const std::string p = td.path + "/ext.safetensors";
   std::string data;
   const auto add16 = [&](std::uint16_t v) { data += static_cast<char>(v & 0xFF), data += static_cast<char>(v >> 8); };
@@ -270,7 +266,7 @@ TEST_CASE("randomly damaged safetensors files either load or throw bilin::Error"
   m.insert("b", Tensor<std::int64_t>::from({7, 8}));
   m.insert("c", Tensor<std::uint8_t>::empty({0}));
   m.metadata["k"] = "v";
-  TempDir td;
+  bilin_test::TempDir td("safetensors");
   const std::string p = td.path + "/f.safetensors";
   io::save_safetensors(p, m);
   const std::string good = io::read_file(p);

@@ -19,10 +19,6 @@ namespace io = bilin::io;
 
 namespace {
 
-struct TempDir : bilin_test::TempDir {
-  TempDir() : bilin_test::TempDir("st_python") {}
-};
-
 const char* kScript = R"PY(
 import json, struct, sys
 try:
@@ -117,7 +113,7 @@ TEST_CASE("safetensors files move between bilin and NumPy/PyTorch", "[io][safete
     WARN("skipped: /usr/bin/python3 not found (install python3-numpy and python3-torch)");
     return;
   }
-  TempDir td;
+  bilin_test::TempDir td("st_python");
   std::string out;
 
   // bilin -> Python

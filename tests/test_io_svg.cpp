@@ -16,10 +16,6 @@ namespace io = bilin::io;
 
 namespace {
 
-struct TempDir : bilin_test::TempDir {
-  TempDir() : bilin_test::TempDir("svg") {}
-};
-
 std::size_t count(const std::string& s, const std::string& what) {
   std::size_t n = 0;
   for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
@@ -73,7 +69,7 @@ TEST_CASE("nice_ticks picks round steps and widens the range to whole ticks", "[
 }
 
 TEST_CASE("line plot: labels escaped, legend, custom ticks, log axis, well-formed", "[io][svg]") {
-  TempDir td;
+  bilin_test::TempDir td("svg");
   io::Plot p;
   p.title("Accuracy <k> & \"all\" 'eigs'").xlabel("k (kept eigenvectors)").ylabel("test accuracy").logx();
   p.xticks({{1, "1"}, {10, "10"}, {100, "100"}, {512, "all"}});
@@ -107,7 +103,7 @@ TEST_CASE("automatic log ticks are decades (with 2 and 5 on short ranges)", "[io
 }
 
 TEST_CASE("non-finite and non-positive-on-log data are skipped, never printed", "[io][svg]") {
-  TempDir td;
+  bilin_test::TempDir td("svg");
   const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
   io::Plot p;
   p.title("broken data").logy();
@@ -125,7 +121,7 @@ TEST_CASE("non-finite and non-positive-on-log data are skipped, never printed", 
 }
 
 TEST_CASE("stem and bar plots include zero; plots get distinct clip ids", "[io][svg]") {
-  TempDir td;
+  bilin_test::TempDir td("svg");
   io::Plot spec;
   spec.title("Eigenvalues of Q(3)").xlabel("rank").ylabel("lambda");
   spec.stem("positive", {0, 1, 2}, {3.0, 1.5, 0.4}, "#b2182b");

@@ -168,6 +168,11 @@ void attention_backward_head(const T* q, const T* k, const T* v, index_t ld, con
 
 // Below this much score work (B·H·T²·d_head) a thread team costs more than it saves.
 inline constexpr index_t kAttnParallelMacs = index_t{1} << 18;
+// Whether the (batch, head) pairs run in parallel: several of them, enough work to pay for
+// the team, and not already inside a parallel region.
+inline bool attn_parallel(index_t pairs, index_t Tn, index_t dh) {
+  return pairs > 1 && pairs * Tn * Tn * dh >= kAttnParallelMacs && !omp_in_parallel();
+}
 
 template <class T>
 Tensor<T> causal_attention(const Tensor<T>& qkv, index_t n_head, double scale = -1) {
@@ -182,7 +187,7 @@ Tensor<T> causal_attention(const Tensor<T>& qkv, index_t n_head, double scale = 
   const bool need_grad = autograd::any_requires_grad<T>({qkv});
   Tensor<T> lse = need_grad ? Tensor<T>::empty({B, n_head, Tn}) : Tensor<T>();
   const index_t pairs = B * n_head;
-  const bool par = pairs > 1 && pairs * Tn * Tn * dh >= kAttnParallelMacs && !omp_in_parallel();
+  const bool par = attn_parallel(pairs, Tn, dh);
 #pragma omp parallel if (par)
   {
     kernels::AttnScratch<T> scratch;
@@ -200,7 +205,7 @@ Tensor<T> causal_attention(const Tensor<T>& qkv, index_t n_head, double scale = 
     const Tensor<T> gc = g.is_contiguous() ? g : detail::contiguous_copy(g);
     auto dx = Tensor<T>::empty(x.shape());
     const index_t pairs = B * n_head;
-    const bool par = pairs > 1 && pairs * Tn * Tn * dh >= kAttnParallelMacs && !omp_in_parallel();
+    const bool par = attn_parallel(pairs, Tn, dh);
 #pragma omp parallel if (par)
     {
       kernels::AttnScratch<T> scratch;
