@@ -303,15 +303,15 @@ int main(int argc, char** argv) {
       ob_unset.time(c, threads, nullptr);
       std::vector<double> tb, te, t1, t2;
       double sum_bilin = 0, sum_eigen = 0, sum1 = 0, sum2 = 0;
-      const auto settle = [&](bool) {
+      const auto settle = [&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(threads > 1 ? 300 : 2));
       };
       for (int r = 0; r < reps; ++r)
         for (int k = 0; k < 4; ++k) switch ((r + k) % 4) {
-            case 0: tb.push_back(time_bilin(o, threads)); sum_bilin = o.checksum(); settle(false); break;
-            case 1: t1.push_back(ob_env.time(c, threads, &sum1)); settle(true); break;
-            case 2: te.push_back(time_eigen(o, threads)); sum_eigen = o.checksum(); settle(false); break;
-            default: t2.push_back(ob_unset.time(c, threads, &sum2)); settle(true); break;
+            case 0: tb.push_back(time_bilin(o, threads)); sum_bilin = o.checksum(); settle(); break;
+            case 1: t1.push_back(ob_env.time(c, threads, &sum1)); settle(); break;
+            case 2: te.push_back(time_eigen(o, threads)); sum_eigen = o.checksum(); settle(); break;
+            default: t2.push_back(ob_unset.time(c, threads, &sum2)); settle(); break;
           }
       const double scale = std::max(1.0, std::abs(sum_eigen));
       const double diff = std::max({std::abs(sum_bilin - sum_eigen), std::abs(sum_bilin - sum1),
