@@ -6,6 +6,7 @@
 #include <bilin/core/random.hpp>
 #include <bilin/linalg/householder_tridiag.hpp>
 #include <bilin/linalg/jacobi.hpp>
+#include <bilin/linalg/packed_symmetric.hpp>
 #include <bilin/linalg/tridiag_dc.hpp>
 #include <bilin/linalg/tridiag_ql.hpp>
 #include <bilin/linalg/vector_kernels.hpp>
@@ -59,26 +60,26 @@ TEMPLATE_TEST_CASE("vector kernels match naive loops", "[linalg][kernels]", floa
     for (index_t i = 0; i < n; ++i) CHECK(out[i] == Approx(naive[i]).margin(tol * n));
     for (index_t b : {1, 2, 3, 4, 5, 8, 9}) {
       INFO("b = " << b);
-      auto X = randv<T>(b * n, 7 + b);
-      std::vector<T> Y1(b * n), Y2(b * n);
-      ld::gemv_multi(b, n, n, A.data(), lda, X.data(), n, Y1.data(), n);
-      ld::symm_multi(b, n, A.data(), lda, X.data(), n, Y2.data(), n);
-      for (index_t c = 0; c < b; ++c)
-        for (index_t i = 0; i < n; ++i) {
-          double s = 0;
-          for (index_t j = 0; j < n; ++j) s += static_cast<double>(A[i * lda + j]) * X[c * n + j];
-          CHECK(Y1[c * n + i] == Approx(s).margin(tol * n));
-          CHECK(Y2[c * n + i] == Approx(s).margin(tol * n));
-        }
-      // sub_multi: W[t] -= Σ_i Ct[t][i] V[i]
-      const index_t j = 7;
-      auto Vm = randv<T>(j * n, 11), W = randv<T>(b * n, 12), Ct = randv<T>(b * j, 13);
-      auto Wref = W;
-      for (index_t t = 0; t < b; ++t)
+      // multi_dot: C[i·b + t] = V_i · X_t, for j = 0 (nothing), fewer and more rows than a group
+      for (index_t j : {0, 3, 7, 19}) {
+        INFO("j = " << j);
+        const index_t ldv = n + 1;
+        auto Vm = randv<T>(j * ldv + 1, 11 + j), X = randv<T>(b * n, 12 + j), C = randv<T>(j * b + 1, 13);
+        ld::multi_dot(b, j, n, Vm.data(), ldv, X.data(), n, C.data(), b);
         for (index_t i = 0; i < j; ++i)
-          for (index_t c = 0; c < n; ++c) Wref[t * n + c] -= Ct[t * j + i] * Vm[i * n + c];
-      ld::sub_multi(b, j, n, Ct.data(), j, Vm.data(), W.data());
-      for (index_t i = 0; i < b * n; ++i) CHECK(W[i] == Approx(Wref[i]).margin(tol * 10));
+          for (index_t t = 0; t < b; ++t) {
+            double s = 0;
+            for (index_t c = 0; c < n; ++c) s += static_cast<double>(Vm[i * ldv + c]) * X[t * n + c];
+            CHECK(C[i * b + t] == Approx(s).margin(tol * n));
+          }
+        // multi_sub: X_t −= Σ_i C[i·b + t] V_i
+        auto Xref = X;
+        for (index_t t = 0; t < b; ++t)
+          for (index_t i = 0; i < j; ++i)
+            for (index_t c = 0; c < n; ++c) Xref[t * n + c] -= C[i * b + t] * Vm[i * ldv + c];
+        ld::multi_sub(b, j, n, C.data(), b, Vm.data(), ldv, X.data(), n);
+        for (index_t i = 0; i < b * n; ++i) CHECK(X[i] == Approx(Xref[i]).margin(tol * 10 * (j + 1)));
+      }
     }
     auto r0 = x, r1 = y;
     ld::rot(n, r0.data(), r1.data(), T(0.6), T(0.8));
@@ -218,4 +219,50 @@ TEST_CASE("jacobi: rotations keep both triangles consistent", "[linalg][jacobi]"
       err = std::max(err, std::fabs(s - S[i * n + j]));
     }
   CHECK(err < 1e-12);
+}
+
+TEMPLATE_TEST_CASE("PackedSymmetric: products of 1..9 vectors match a naive symmetric matvec", "[linalg][kernels]",
+                   float, double) {
+  using T = TestType;
+  const double tol = std::is_same_v<T, float> ? 3e-5 : 1e-13;
+  // sizes around the strip height (4) and the SIMD block width (8 or 16), and a large one
+  for (index_t n : {1, 2, 3, 4, 5, 15, 16, 17, 33, 64, 100, 257}) {
+    INFO("n = " << n);
+    const index_t lda = n + 5;
+    auto A = randv<T>(n * lda, 40 + n);
+    // only the upper triangle may be read: poison the strictly lower part and the padding
+    for (index_t i = 0; i < n; ++i) {
+      for (index_t j = 0; j < i; ++j) A[i * lda + j] = std::numeric_limits<T>::quiet_NaN();
+      for (index_t j = n; j < lda; ++j) A[i * lda + j] = std::numeric_limits<T>::quiet_NaN();
+    }
+    auto sym = [&](index_t i, index_t j) { return static_cast<double>(i <= j ? A[i * lda + j] : A[j * lda + i]); };
+    linalg::PackedSymmetric<T> P(n, A.data(), lda);
+    CHECK(P.n() == n);
+    CHECK(P.bytes() >= static_cast<std::size_t>(n * (n + 1) / 2) * sizeof(T));
+    for (index_t b : {1, 2, 3, 4, 5, 9}) {
+      INFO("b = " << b);
+      auto X = randv<T>(b * n, 50 + b);
+      std::vector<T> Y(static_cast<std::size_t>(b * n), T(-7));
+      P.multiply_block(X.data(), Y.data(), b);
+      double worst = 0, scale = 1;
+      for (index_t c = 0; c < b; ++c)
+        for (index_t i = 0; i < n; ++i) {
+          double s = 0, a = 0;
+          for (index_t j = 0; j < n; ++j) {
+            s += sym(i, j) * X[c * n + j];
+            a += std::fabs(sym(i, j) * X[c * n + j]);
+          }
+          worst = std::max(worst, std::fabs(Y[c * n + i] - s));
+          scale = std::max(scale, a);
+        }
+      CHECK(worst <= tol * scale);
+      // the single-vector entry point agrees with the block one
+      std::vector<T> y1(static_cast<std::size_t>(n));
+      P.multiply(X.data(), y1.data());
+      for (index_t i = 0; i < n; ++i) CHECK(y1[i] == Approx(Y[i]).margin(tol * scale));
+    }
+  }
+  const std::vector<T> one(4, T(1));
+  REQUIRE_THROWS_WITH(linalg::PackedSymmetric<T>(0, one.data(), 1), Catch::Matchers::Contains("n >= 1"));
+  REQUIRE_THROWS_WITH(linalg::PackedSymmetric<T>(2, one.data(), 1), Catch::Matchers::Contains("leading dimension 1"));
 }

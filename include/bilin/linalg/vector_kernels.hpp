@@ -7,15 +7,12 @@
 // - rot(n, x, y, c, s)      (x, y) <- (c·x − s·y, s·x + c·y), the Givens rotation of two rows.
 // - gemv_n(m, n, A, lda, x, y)   y[i] = Σ_j A[i,j]·x[j]     (overwrites y, reads A row by row).
 // - gemv_t_acc(m, n, A, lda, x, y) y[j] += Σ_i x[i]·A[i,j]   (y += Aᵀx, contiguous axpys).
-// - gemv_multi(b, rows, cols, A, lda, X, ldx, Y, ldy)  Y[c][i] = Σ_j A[i,j]·X[c][j] for c < b,
-//   i < rows: b matvecs with A (rows×cols) streamed once; X and Y hold one vector per ROW. This
-//   is what makes block Lanczos on a dense matrix cheap: the matrix read, not the arithmetic,
-//   bounds a gemv.
-// - symm_multi(b, n, S, lds, X, ldx, Y, ldy)  Y[c] = S·X[c] for a SYMMETRIC n×n S (rows of
-//   X, Y are vectors), in axpy form (row j of S = column j): Y[c] += X[c][j]·S[j,:]. No
-//   horizontal sums, 4 rows × 4 vectors per tile; the fastest dense block matvec here.
-// - sub_multi(b, j, n, Ct, ldc, V, W)   W[t][:] −= Σ_{i<j} Ct[t][i]·V[i][:] for t < b (rows of
-//   n); the update half of block Gram–Schmidt, register-blocked over 2 rows × 4 vectors.
+// - row_sums<T>(z)          lane q = Σ of the lanes of z[q], for W = SIMD-width vectors z.
+// - multi_dot(b, j, n, V, ldv, X, ldx, C, ldc)  C[i·ldc + t] = V_i · X_t for i < j, t < b
+//   (rows V_i, X_t of n elements): the projection half of block Gram–Schmidt, every row of V
+//   read once for all b vectors.
+// - multi_sub(b, j, n, C, ldc, V, ldv, X, ldx)  X_t −= Σ_{i<j} C[i·ldc + t]·V_i for t < b: the
+//   update half, register-blocked over 4 SIMD vectors × up to 4 rows of X.
 // - symv_upper(n, A, lda, x, y)  y = S·x where S is the symmetric matrix whose upper triangle
 //   (diagonal included) is stored in A; the strictly lower part of A is never read. One pass
 //   over the triangle does both the row dot and the column axpy, so S is read once.
@@ -180,161 +177,155 @@ void gemv_n(index_t m, index_t n, const T* A, index_t lda, const T* x, T* y) {
   for (; r < m; ++r) y[r] = static_cast<T>(dot(n, A + r * lda, x));
 }
 
+// Lane q of the result = Σ of the lanes of z[q], for W = VK<T>::W vectors: a transpose-and-
+// add tree (W − 1 adds) instead of W separate horizontal sums.
 template <class T>
-void gemv_multi(index_t b, index_t rows, index_t n, const T* A, index_t lda, const T* X, index_t ldx, T* Y,
-                index_t ldy) {
-  if (b == 1) {  // the 4×4 tile would compute the single vector four times
-    gemv_n(rows, n, A, lda, X, Y);
-    return;
-  }
-  if constexpr (vk_simd<T>) {
-    using V = VK<T>;
-    using B = typename V::B;
-    constexpr index_t W = V::W;
-    index_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      const T* a0 = A + r * lda;
-      const T* a1 = a0 + lda;
-      const T* a2 = a1 + lda;
-      const T* a3 = a2 + lda;
-      // 4 rows × 4 vectors = 16 accumulators; the 4 rows stay in L1 across vector groups.
-      for (index_t c0 = 0; c0 < b; c0 += 4) {
-        const index_t nc = std::min<index_t>(4, b - c0);
-        const T* x0 = X + c0 * ldx;
-        const T* x1 = X + (c0 + (nc > 1 ? 1 : 0)) * ldx;
-        const T* x2 = X + (c0 + (nc > 2 ? 2 : 0)) * ldx;
-        const T* x3 = X + (c0 + (nc > 3 ? 3 : 0)) * ldx;
-        B s00(T(0)), s01(T(0)), s02(T(0)), s03(T(0)), s10(T(0)), s11(T(0)), s12(T(0)), s13(T(0));
-        B s20(T(0)), s21(T(0)), s22(T(0)), s23(T(0)), s30(T(0)), s31(T(0)), s32(T(0)), s33(T(0));
-        index_t j = 0;
-        for (; j + W <= n; j += W) {
-          const B r0 = V::load(a0 + j), r1 = V::load(a1 + j), r2 = V::load(a2 + j), r3 = V::load(a3 + j);
-          B xv = V::load(x0 + j);
-          s00 = V::fma(r0, xv, s00); s10 = V::fma(r1, xv, s10); s20 = V::fma(r2, xv, s20); s30 = V::fma(r3, xv, s30);
-          xv = V::load(x1 + j);
-          s01 = V::fma(r0, xv, s01); s11 = V::fma(r1, xv, s11); s21 = V::fma(r2, xv, s21); s31 = V::fma(r3, xv, s31);
-          xv = V::load(x2 + j);
-          s02 = V::fma(r0, xv, s02); s12 = V::fma(r1, xv, s12); s22 = V::fma(r2, xv, s22); s32 = V::fma(r3, xv, s32);
-          xv = V::load(x3 + j);
-          s03 = V::fma(r0, xv, s03); s13 = V::fma(r1, xv, s13); s23 = V::fma(r2, xv, s23); s33 = V::fma(r3, xv, s33);
-        }
-        T acc[4][4] = {{V::hsum(s00), V::hsum(s01), V::hsum(s02), V::hsum(s03)},
-                       {V::hsum(s10), V::hsum(s11), V::hsum(s12), V::hsum(s13)},
-                       {V::hsum(s20), V::hsum(s21), V::hsum(s22), V::hsum(s23)},
-                       {V::hsum(s30), V::hsum(s31), V::hsum(s32), V::hsum(s33)}};
-        const T* xs[4] = {x0, x1, x2, x3};
-        const T* as[4] = {a0, a1, a2, a3};
-        for (; j < n; ++j)
-          for (int rr = 0; rr < 4; ++rr)
-            for (int cc = 0; cc < 4; ++cc) acc[rr][cc] += as[rr][j] * xs[cc][j];
-        for (int rr = 0; rr < 4; ++rr)
-          for (index_t cc = 0; cc < nc; ++cc) Y[(c0 + cc) * ldy + r + rr] = acc[rr][cc];
-      }
+[[gnu::always_inline]] inline typename VK<T>::B row_sums(const typename VK<T>::B* z) {
+  using B = typename VK<T>::B;
+  constexpr index_t W = VK<T>::W;
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_same_v<T, float> && W == 16) {
+    __m512 c[8], e[4], g[2];
+    for (int r = 0; r < 8; ++r) {
+      const __m512 a = z[r], b = z[r + 8];
+      c[r] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
     }
-    for (; r < rows; ++r)
-      for (index_t c = 0; c < b; ++c) Y[c * ldy + r] = static_cast<T>(dot(n, A + r * lda, X + c * ldx));
-  } else {
-    for (index_t r = 0; r < rows; ++r)
-      for (index_t c = 0; c < b; ++c) Y[c * ldy + r] = static_cast<T>(dot(n, A + r * lda, X + c * ldx));
+    for (int r = 0; r < 4; ++r)
+      e[r] = _mm512_add_ps(_mm512_shuffle_f32x4(c[r], c[r + 4], 0x88), _mm512_shuffle_f32x4(c[r], c[r + 4], 0xDD));
+    for (int r = 0; r < 2; ++r)
+      g[r] = _mm512_add_ps(_mm512_shuffle_ps(e[r], e[r + 2], 0x44), _mm512_shuffle_ps(e[r], e[r + 2], 0xEE));
+    const __m512 h = _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], 0x88), _mm512_shuffle_ps(g[0], g[1], 0xDD));
+    // lane L of h holds the sum of z[p(L)]; p is its own inverse
+    const __m512i p = _mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15);
+    return B(_mm512_permutexvar_ps(p, h));
+  } else if constexpr (std::is_same_v<T, double> && W == 8) {
+    __m512d c[4], e[2];
+    for (int r = 0; r < 4; ++r) {
+      const __m512d a = z[r], b = z[r + 4];
+      c[r] = _mm512_add_pd(_mm512_shuffle_f64x2(a, b, 0x44), _mm512_shuffle_f64x2(a, b, 0xEE));
+    }
+    for (int r = 0; r < 2; ++r)
+      e[r] = _mm512_add_pd(_mm512_shuffle_f64x2(c[r], c[r + 2], 0x88), _mm512_shuffle_f64x2(c[r], c[r + 2], 0xDD));
+    const __m512d h = _mm512_add_pd(_mm512_shuffle_pd(e[0], e[1], 0x00), _mm512_shuffle_pd(e[0], e[1], 0xFF));
+    const __m512i p = _mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7);
+    return B(_mm512_permutexvar_pd(p, h));
+  } else
+#endif
+  {
+    alignas(64) T s[W];
+    for (index_t q = 0; q < W; ++q) s[q] = VK<T>::hsum(z[q]);
+    return B::load_aligned(s);
   }
 }
 
-template <class T>
-void symm_multi(index_t b, index_t n, const T* S, index_t lds, const T* X, index_t ldx, T* Y, index_t ldy) {
-  for (index_t c = 0; c < b; ++c) std::fill_n(Y + c * ldy, n, T(0));
-  index_t j = 0;
+// C[i·ldc + t] = V_i · X_t for i < j, t < B: R rows of V at a time against all B vectors,
+// R·B ≤ W accumulators summed by one row_sums tree. At most 8 rows of V are live so their
+// same-offset cache lines (rows n apart) fit the L1's associativity.
+template <int B, class T>
+void multi_dot_fixed(index_t j, index_t n, const T* V, index_t ldv, const T* X, index_t ldx, T* C, index_t ldc) {
+  index_t i = 0;
   if constexpr (vk_simd<T>) {
-    using V = VK<T>;
-    using B = typename V::B;
-    constexpr index_t W = V::W;
-    for (; j + 4 <= n; j += 4) {
-      const T* a0 = S + j * lds;
-      const T* a1 = a0 + lds;
-      const T* a2 = a1 + lds;
-      const T* a3 = a2 + lds;
-      index_t c0 = 0;
-      for (; c0 + 4 <= b; c0 += 4) {
-        const T* x0 = X + c0 * ldx;
-        const T* x1 = x0 + ldx;
-        const T* x2 = x1 + ldx;
-        const T* x3 = x2 + ldx;
-        const B b00(x0[j]), b01(x0[j + 1]), b02(x0[j + 2]), b03(x0[j + 3]);
-        const B b10(x1[j]), b11(x1[j + 1]), b12(x1[j + 2]), b13(x1[j + 3]);
-        const B b20(x2[j]), b21(x2[j + 1]), b22(x2[j + 2]), b23(x2[j + 3]);
-        const B b30(x3[j]), b31(x3[j + 1]), b32(x3[j + 2]), b33(x3[j + 3]);
-        T* y0 = Y + c0 * ldy;
-        T* y1 = y0 + ldy;
-        T* y2 = y1 + ldy;
-        T* y3 = y2 + ldy;
-        index_t i = 0;
-        for (; i + W <= n; i += W) {
-          const B r0 = V::load(a0 + i), r1 = V::load(a1 + i), r2 = V::load(a2 + i), r3 = V::load(a3 + i);
-          V::store(y0 + i, V::fma(r3, b03, V::fma(r2, b02, V::fma(r1, b01, V::fma(r0, b00, V::load(y0 + i))))));
-          V::store(y1 + i, V::fma(r3, b13, V::fma(r2, b12, V::fma(r1, b11, V::fma(r0, b10, V::load(y1 + i))))));
-          V::store(y2 + i, V::fma(r3, b23, V::fma(r2, b22, V::fma(r1, b21, V::fma(r0, b20, V::load(y2 + i))))));
-          V::store(y3 + i, V::fma(r3, b33, V::fma(r2, b32, V::fma(r1, b31, V::fma(r0, b30, V::load(y3 + i))))));
+    using Vk = VK<T>;
+    using Bt = typename Vk::B;
+    constexpr index_t W = Vk::W;
+    constexpr index_t R = std::min<index_t>(8, W / B);
+    if constexpr (R >= 1) {
+      for (; i + R <= j; i += R) {
+        Bt z[W];
+        for (index_t q = 0; q < W; ++q) z[q] = Bt(T(0));
+        index_t col = 0;
+        for (; col + W <= n; col += W) {
+          Bt x[B];
+#pragma GCC unroll 4
+          for (int t = 0; t < B; ++t) x[t] = Vk::load(X + t * ldx + col);
+#pragma GCC unroll 8
+          for (index_t r = 0; r < R; ++r) {
+            const Bt v = Vk::load(V + (i + r) * ldv + col);
+#pragma GCC unroll 4
+            for (int t = 0; t < B; ++t) z[r * B + t] = Vk::fma(v, x[t], z[r * B + t]);
+          }
         }
-        for (; i < n; ++i)
-          for (int c = 0; c < 4; ++c) {
-            const T* x = X + (c0 + c) * ldx;
-            Y[(c0 + c) * ldy + i] += x[j] * a0[i] + x[j + 1] * a1[i] + x[j + 2] * a2[i] + x[j + 3] * a3[i];
+        alignas(64) T s[W];
+        row_sums<T>(z).store_aligned(s);
+        for (index_t r = 0; r < R; ++r)
+          for (int t = 0; t < B; ++t) {
+            T acc = s[r * B + t];
+            for (index_t c = col; c < n; ++c) acc += V[(i + r) * ldv + c] * X[t * ldx + c];
+            C[(i + r) * ldc + t] = acc;
           }
       }
-      for (; c0 < b; ++c0)
-        for (int r = 0; r < 4; ++r) axpy(n, X[c0 * ldx + j + r], S + (j + r) * lds, Y + c0 * ldy);
     }
   }
-  for (; j < n; ++j)
-    for (index_t c = 0; c < b; ++c) axpy(n, X[c * ldx + j], S + j * lds, Y + c * ldy);
+  for (; i < j; ++i)
+    for (int t = 0; t < B; ++t) C[i * ldc + t] = static_cast<T>(dot(n, V + i * ldv, X + t * ldx));
 }
 
-template <class T>
-void sub_multi(index_t b, index_t j, index_t n, const T* Ct, index_t ldc, const T* V, T* W) {
+// X_t −= Σ_{i<j} C[i·ldc + t]·V_i for t < B: a chunk of 4 SIMD vectors of every X_t stays in
+// registers while the j rows of V stream past.
+template <int B, class T>
+void multi_sub_fixed(index_t j, index_t n, const T* C, index_t ldc, const T* V, index_t ldv, T* X, index_t ldx) {
   index_t col = 0;
   if constexpr (vk_simd<T>) {
     using Vk = VK<T>;
-    using B = typename Vk::B;
-    constexpr index_t Wd = Vk::W;
-    for (; col + 4 * Wd <= n; col += 4 * Wd) {
-      index_t t = 0;
-      for (; t + 2 <= b; t += 2) {
-        T* w0 = W + t * n + col;
-        T* w1 = w0 + n;
-        B a0 = Vk::load(w0), a1 = Vk::load(w0 + Wd), a2 = Vk::load(w0 + 2 * Wd), a3 = Vk::load(w0 + 3 * Wd);
-        B c0 = Vk::load(w1), c1 = Vk::load(w1 + Wd), c2 = Vk::load(w1 + 2 * Wd), c3 = Vk::load(w1 + 3 * Wd);
-        const T* k0 = Ct + t * ldc;
-        const T* k1 = k0 + ldc;
-        for (index_t i = 0; i < j; ++i) {
-          const T* v = V + i * n + col;
-          const B v0 = Vk::load(v), v1 = Vk::load(v + Wd), v2 = Vk::load(v + 2 * Wd), v3 = Vk::load(v + 3 * Wd);
-          const B m0(-k0[i]), m1(-k1[i]);
-          a0 = Vk::fma(m0, v0, a0); a1 = Vk::fma(m0, v1, a1); a2 = Vk::fma(m0, v2, a2); a3 = Vk::fma(m0, v3, a3);
-          c0 = Vk::fma(m1, v0, c0); c1 = Vk::fma(m1, v1, c1); c2 = Vk::fma(m1, v2, c2); c3 = Vk::fma(m1, v3, c3);
+    using Bt = typename Vk::B;
+    constexpr index_t W = Vk::W;
+    for (; col + 4 * W <= n; col += 4 * W) {
+      Bt acc[4 * B];
+#pragma GCC unroll 4
+      for (int t = 0; t < B; ++t)
+        for (int u = 0; u < 4; ++u) acc[t * 4 + u] = Vk::load(X + t * ldx + col + u * W);
+      for (index_t i = 0; i < j; ++i) {
+        const T* v = V + i * ldv + col;
+        const Bt v0 = Vk::load(v), v1 = Vk::load(v + W), v2 = Vk::load(v + 2 * W), v3 = Vk::load(v + 3 * W);
+#pragma GCC unroll 4
+        for (int t = 0; t < B; ++t) {
+          const Bt m(-C[i * ldc + t]);
+          acc[t * 4] = Vk::fma(m, v0, acc[t * 4]);
+          acc[t * 4 + 1] = Vk::fma(m, v1, acc[t * 4 + 1]);
+          acc[t * 4 + 2] = Vk::fma(m, v2, acc[t * 4 + 2]);
+          acc[t * 4 + 3] = Vk::fma(m, v3, acc[t * 4 + 3]);
         }
-        Vk::store(w0, a0); Vk::store(w0 + Wd, a1); Vk::store(w0 + 2 * Wd, a2); Vk::store(w0 + 3 * Wd, a3);
-        Vk::store(w1, c0); Vk::store(w1 + Wd, c1); Vk::store(w1 + 2 * Wd, c2); Vk::store(w1 + 3 * Wd, c3);
       }
-      for (; t < b; ++t) {
-        T* w0 = W + t * n + col;
-        B a0 = Vk::load(w0), a1 = Vk::load(w0 + Wd), a2 = Vk::load(w0 + 2 * Wd), a3 = Vk::load(w0 + 3 * Wd);
-        const T* k0 = Ct + t * ldc;
-        for (index_t i = 0; i < j; ++i) {
-          const T* v = V + i * n + col;
-          const B m0(-k0[i]);
-          a0 = Vk::fma(m0, Vk::load(v), a0);
-          a1 = Vk::fma(m0, Vk::load(v + Wd), a1);
-          a2 = Vk::fma(m0, Vk::load(v + 2 * Wd), a2);
-          a3 = Vk::fma(m0, Vk::load(v + 3 * Wd), a3);
-        }
-        Vk::store(w0, a0); Vk::store(w0 + Wd, a1); Vk::store(w0 + 2 * Wd, a2); Vk::store(w0 + 3 * Wd, a3);
-      }
+#pragma GCC unroll 4
+      for (int t = 0; t < B; ++t)
+        for (int u = 0; u < 4; ++u) Vk::store(X + t * ldx + col + u * W, acc[t * 4 + u]);
     }
   }
-  for (index_t t = 0; t < b; ++t)
+  for (int t = 0; t < B; ++t)
     for (index_t i = 0; i < j; ++i) {
-      const T kv = Ct[t * ldc + i];
-      for (index_t cc = col; cc < n; ++cc) W[t * n + cc] -= kv * V[i * n + cc];
+      const T m = C[i * ldc + t];
+      for (index_t c = col; c < n; ++c) X[t * ldx + c] -= m * V[i * ldv + c];
     }
+}
+
+template <class T>
+void multi_dot(index_t b, index_t j, index_t n, const T* V, index_t ldv, const T* X, index_t ldx, T* C, index_t ldc) {
+  for (index_t t0 = 0; t0 < b; t0 += 4) {
+    const index_t nb = std::min<index_t>(4, b - t0);
+    const T* Xt = X + t0 * ldx;
+    T* Ct = C + t0;
+    switch (nb) {
+      case 1: multi_dot_fixed<1>(j, n, V, ldv, Xt, ldx, Ct, ldc); break;
+      case 2: multi_dot_fixed<2>(j, n, V, ldv, Xt, ldx, Ct, ldc); break;
+      case 3: multi_dot_fixed<3>(j, n, V, ldv, Xt, ldx, Ct, ldc); break;
+      default: multi_dot_fixed<4>(j, n, V, ldv, Xt, ldx, Ct, ldc); break;
+    }
+  }
+}
+
+template <class T>
+void multi_sub(index_t b, index_t j, index_t n, const T* C, index_t ldc, const T* V, index_t ldv, T* X, index_t ldx) {
+  for (index_t t0 = 0; t0 < b; t0 += 4) {
+    const index_t nb = std::min<index_t>(4, b - t0);
+    const T* Ct = C + t0;
+    T* Xt = X + t0 * ldx;
+    switch (nb) {
+      case 1: multi_sub_fixed<1>(j, n, Ct, ldc, V, ldv, Xt, ldx); break;
+      case 2: multi_sub_fixed<2>(j, n, Ct, ldc, V, ldv, Xt, ldx); break;
+      case 3: multi_sub_fixed<3>(j, n, Ct, ldc, V, ldv, Xt, ldx); break;
+      default: multi_sub_fixed<4>(j, n, Ct, ldc, V, ldv, Xt, ldx); break;
+    }
+  }
 }
 
 template <class T>
