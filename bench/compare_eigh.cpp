@@ -18,10 +18,13 @@
 //   dense    n = 512, 784, 1024: eigh (all pairs, vectors) vs ssyevd and Eigen.
 //   lanczos  n = 784, 1024, k = 10, 20, two matrices ("dominant": a few large eigenvalues over
 //            a bulk, like an interaction matrix; "random": Gaussian symmetric): bilin's eigh
-//            with the lanczos method vs Spectra (same tolerance 1e-6, ncv 2k+1 as Spectra's docs
-//            advise) run on the float matrix ("spectra") and on a double copy ("spectra_f64":
-//            Spectra in float stalls at ~1e-5 relative accuracy, above what bilin reaches from
-//            the float matrix), plus bilin's dense eigh for the same top-k.
+//            with the lanczos method (tolerance 1e-6) vs Spectra (ncv 2k+1 as Spectra's docs
+//            advise) on the float matrix at tolerance 1e-6 ("spectra") and on a double copy at
+//            1e-6 ("spectra_f64") and looser (1e-5, 1e-4, 1e-3). Spectra in float stalls at
+//            ~1e-5 relative eigenvalue accuracy, far above what bilin reaches from the same float
+//            matrix, so "spectra_matched" is the fastest Spectra configuration whose residual
+//            and eigenvalue error are both within 2x of bilin's: the equal-accuracy peer. Also
+//            bilin's dense eigh for the same top-k.
 //   jacobi   n = 64, 128, 256 (random and graded SPD): bilin Jacobi vs ssyevd, accuracy and the
 //            eigenvalue error against dsyevd on the same matrix in double.
 // Usage: compare_eigh [--json] [--reps N] [--only dense|lanczos|jacobi]
@@ -307,16 +310,32 @@ Pairs run_spectra(const Mat& M, index_t n, index_t k, double tol, double* ms, in
   return p;
 }
 
+// The Spectra configurations timed in the lanczos section: the float matrix at the common
+// tolerance, and a double copy at the common tolerance and at looser ones (which still reach
+// bilin's accuracy, so the accuracy-matched comparison gives Spectra its fastest such setting).
+struct SpectraCfg {
+  const char* name;
+  bool f64;
+  double tol;
+};
+constexpr SpectraCfg kSpectraCfgs[] = {{"spectra", false, 1e-6},        {"spectra_f64", true, 1e-6},
+                                       {"spectra_f64_tol1e-5", true, 1e-5}, {"spectra_f64_tol1e-4", true, 1e-4},
+                                       {"spectra_f64_tol1e-3", true, 1e-3}};
+constexpr int kNumSpectra = sizeof(kSpectraCfgs) / sizeof(kSpectraCfgs[0]);
+
 void lanczos_section(int reps) {
   const double tol = 1e-6;
   if (!g_json) {
     std::printf("\n== top-k eigenpairs (largest algebraic), tol %.0e, 1 thread (median of %d) ==\n", tol, reps);
-    std::printf("   bilin: float matrix, block-4 thick-restart Lanczos (double basis); spectra: SymEigsSolver ncv=2k+1\n");
-    std::printf("   on the float matrix (f32) and on a double copy (f64); res = max ||Av-lv||/||A||, relerr = max\n");
-    std::printf("   |l - l_dense|/|l_dense| against bilin's dense eigh (itself checked against LAPACK above)\n");
-    std::printf("%-9s %5s %3s | %8s %8s %8s %8s | %5s %5s %5s | %8s %8s %8s | %8s %8s %8s\n", "matrix", "n", "k", "bilin",
-                "spec32", "spec64", "dense", "b mv", "s32mv", "s64mv", "b res", "s32 res", "s64 res", "b relerr", "s32 rel",
-                "s64 rel");
+    std::printf("   bilin: eigh's lanczos method (packed float matrix, block-2 thick restart); spectra: SymEigsSolver\n");
+    std::printf("   ncv=2k+1 on the float matrix (s32) and on a double copy (s64, at tol 1e-6 and looser).\n");
+    std::printf("   res = max|Av - lv|/||A||, relerr = max|l - l_dense|/|l_dense| (bilin's dense eigh, checked\n");
+    std::printf("   against LAPACK above). 'matched' = the fastest Spectra configuration whose res and relerr are\n");
+    std::printf("   both within 2x of bilin's (equal accuracy); s32 never qualifies: it stalls at relerr ~1e-5.\n");
+    std::printf("   'b@s32' = bilin's fastest run (tol 1e-6, 1e-5 or 1e-4) at least as accurate as s32, vs s32.\n");
+    std::printf("%-9s %5s %3s | %7s %7s %7s %7s %7s %7s | %6s %6s %6s | %5s %5s | %8s %8s %8s | %8s %8s %8s\n", "matrix",
+                "n", "k", "bilin", "s32", "s64", "matched", "b@s32", "dense", "b/s32", "b/mtch", "b@/s32", "b mv", "s32mv",
+                "b res", "s32 res", "s64 res", "b relerr", "s32 rel", "s64 rel");
   }
   for (const char* kind : {"dominant", "random"}) {
     for (index_t n : {784, 1024}) {
@@ -331,10 +350,14 @@ void lanczos_section(int reps) {
       double anorm = 0;
       for (double v : full.w) anorm = std::max(anorm, std::fabs(v));
       for (index_t k : {10, 20}) {
-        std::vector<double> tb, ts, ts64, td;
-        Pairs pb, ps, ps64;
-        index_t bmv = 0, smv = 0, smv64 = 0;
-        bool bconv = false, sconv = false, sconv64 = false;
+        // bilin also at looser tolerances: the fastest one still as accurate as Spectra on the
+        // float matrix is the comparison at Spectra-f32 accuracy
+        constexpr double kBilinLoose[] = {1e-5, 1e-4};
+        std::vector<double> tb, td, ts[kNumSpectra], tl[2];
+        Pairs pl[2];
+        Pairs pb, ps[kNumSpectra];
+        index_t bmv = 0, smv[kNumSpectra] = {};
+        bool bconv = false, sconv[kNumSpectra] = {};
         std::vector<double> dense_top;
         for (int r = 0; r < reps; ++r) {
           linalg::EighOptions o;
@@ -350,22 +373,25 @@ void lanczos_section(int reps) {
             bmv = res.info.matvecs;
             bconv = res.info.all_converged;
           }
-          double ms;
-          index_t mv;
-          bool ok;
-          auto p32 = run_spectra(Ae, n, k, tol, &ms, &mv, &ok);
-          ts.push_back(ms);
-          if (r == 0) {
-            ps = p32;
-            smv = mv;
-            sconv = ok;
+          for (int c = 0; c < 2; ++c) {
+            o.tol = kBilinLoose[c];
+            t0 = now_ms();
+            auto rl = linalg::eigh(At, o);
+            tl[c].push_back(now_ms() - t0);
+            if (r == 0) pl[c] = from_bilin(rl);
           }
-          auto p64 = run_spectra(Ad, n, k, tol, &ms, &mv, &ok);
-          ts64.push_back(ms);
-          if (r == 0) {
-            ps64 = p64;
-            smv64 = mv;
-            sconv64 = ok;
+          for (int c = 0; c < kNumSpectra; ++c) {
+            double ms;
+            index_t mv;
+            bool ok;
+            auto p = kSpectraCfgs[c].f64 ? run_spectra(Ad, n, k, kSpectraCfgs[c].tol, &ms, &mv, &ok)
+                                         : run_spectra(Ae, n, k, kSpectraCfgs[c].tol, &ms, &mv, &ok);
+            ts[c].push_back(ms);
+            if (r == 0) {
+              ps[c] = std::move(p);
+              smv[c] = mv;
+              sconv[c] = ok;
+            }
           }
           linalg::EighOptions od;
           od.subset = linalg::EighSubset::largest;
@@ -375,35 +401,62 @@ void lanczos_section(int reps) {
           td.push_back(now_ms() - t0);
           if (r == 0) dense_top.assign(dres.values.data(), dres.values.data() + k);
         }
-        const Acc ab = accuracy(A, n, pb.w, pb.V, k, anorm), as = accuracy(A, n, ps.w, ps.V, k, anorm),
-                  as64 = accuracy(A, n, ps64.w, ps64.V, k, anorm);
         auto relerr = [&](const Pairs& p) {
           double e = 0;
           for (index_t i = 0; i < k; ++i) e = std::max(e, std::fabs(p.w[i] - dense_top[i]) / std::fabs(dense_top[i]));
           return e;
         };
-        const double eb = relerr(pb), es = relerr(ps), es64 = relerr(ps64);
-        const double mb = median(tb), msp = median(ts), msp64 = median(ts64), md = median(td);
+        const Acc ab = accuracy(A, n, pb.w, pb.V, k, anorm);
+        const double eb = relerr(pb), mb = median(tb), md = median(td);
+        Acc as[kNumSpectra];
+        double es[kNumSpectra], ms[kNumSpectra];
+        int matched = -1;
+        for (int c = 0; c < kNumSpectra; ++c) {
+          as[c] = accuracy(A, n, ps[c].w, ps[c].V, k, anorm);
+          es[c] = relerr(ps[c]);
+          ms[c] = median(ts[c]);
+          const bool equal = sconv[c] && as[c].residual <= 2 * ab.residual && es[c] <= 2 * eb;
+          if (equal && (matched < 0 || ms[c] < ms[matched])) matched = c;
+        }
+        // bilin at Spectra-f32 accuracy: its fastest run (tol 1e-6 or looser) with residual and
+        // relerr no worse than Spectra's on the float matrix
+        double mb32 = mb, tol32 = tol;
+        for (int c = 0; c < 2; ++c) {
+          const Acc al = accuracy(A, n, pl[c].w, pl[c].V, k, anorm);
+          if (al.residual <= as[0].residual && relerr(pl[c]) <= es[0] && median(tl[c]) < mb32) {
+            mb32 = median(tl[c]);
+            tol32 = kBilinLoose[c];
+          }
+        }
         if (g_json) {
-          auto line = [&](const char* peer, double pms, const Acc& pa, index_t pmv, bool pconv, double perr) {
+          auto line = [&](const std::string& peer, int c) {
             print_json("{\"method\":\"lanczos\",\"matrix\":\"" + std::string(kind) + "\",\"n\":" + std::to_string(n) +
                        ",\"k\":" + std::to_string(k) + ",\"bilin_ms\":" + num(mb) + ",\"peer\":\"" + peer +
-                       "\",\"peer_ms\":" + num(pms) + ",\"residual\":" + num(ab.residual) + ",\"orthogonality\":" +
-                       num(ab.orthogonality) + ",\"peer_residual\":" + num(pa.residual) + ",\"peer_orthogonality\":" +
-                       num(pa.orthogonality) + ",\"ratio\":" + num(mb / pms) + ",\"bilin_matvecs\":" + std::to_string(bmv) +
-                       ",\"peer_matvecs\":" + std::to_string(pmv) + ",\"bilin_converged\":" + (bconv ? "true" : "false") +
-                       ",\"peer_converged\":" + (pconv ? "true" : "false") + ",\"dense_ms\":" + num(md) +
-                       ",\"max_rel_err_vs_dense\":" + num(eb) + ",\"peer_max_rel_err_vs_dense\":" + num(perr) +
-                       ",\"tol\":" + num(tol) + "}");
+                       "\",\"peer_ms\":" + num(ms[c]) + ",\"residual\":" + num(ab.residual) + ",\"orthogonality\":" +
+                       num(ab.orthogonality) + ",\"peer_residual\":" + num(as[c].residual) + ",\"peer_orthogonality\":" +
+                       num(as[c].orthogonality) + ",\"ratio\":" + num(mb / ms[c]) + ",\"bilin_matvecs\":" +
+                       std::to_string(bmv) + ",\"peer_matvecs\":" + std::to_string(smv[c]) + ",\"bilin_converged\":" +
+                       (bconv ? "true" : "false") + ",\"peer_converged\":" + (sconv[c] ? "true" : "false") +
+                       ",\"dense_ms\":" + num(md) + ",\"max_rel_err_vs_dense\":" + num(eb) +
+                       ",\"peer_max_rel_err_vs_dense\":" + num(es[c]) + ",\"tol\":" + num(tol) + ",\"peer_tol\":" +
+                       num(kSpectraCfgs[c].tol) + ",\"peer_config\":\"" + kSpectraCfgs[c].name + "\"}");
           };
-          line("spectra", msp, as, smv, sconv, es);
-          line("spectra_f64", msp64, as64, smv64, sconv64, es64);
+          for (int c = 0; c < kNumSpectra; ++c) line(kSpectraCfgs[c].name, c);
+          if (matched >= 0) line("spectra_matched", matched);
+          print_json("{\"method\":\"lanczos\",\"matrix\":\"" + std::string(kind) + "\",\"n\":" + std::to_string(n) +
+                     ",\"k\":" + std::to_string(k) + ",\"bilin_ms\":" + num(mb32) + ",\"bilin_tol\":" + num(tol32) +
+                     ",\"peer\":\"spectra_at_its_accuracy\",\"peer_ms\":" + num(ms[0]) + ",\"ratio\":" + num(mb32 / ms[0]) +
+                     ",\"peer_residual\":" + num(as[0].residual) + ",\"peer_max_rel_err_vs_dense\":" + num(es[0]) + "}");
         } else {
-          std::printf("%-9s %5ld %3ld | %8.2f %8.2f %8.2f %8.2f | %5ld %5ld %5ld | %8.1e %8.1e %8.1e | %8.1e %8.1e %8.1e%s%s%s\n",
-                      kind, static_cast<long>(n), static_cast<long>(k), mb, msp, msp64, md, static_cast<long>(bmv),
-                      static_cast<long>(smv), static_cast<long>(smv64), ab.residual, as.residual, as64.residual, eb, es,
-                      es64, bconv ? "" : " (bilin NOT converged)", sconv ? "" : " (spec32 NOT converged)",
-                      sconv64 ? "" : " (spec64 NOT converged)");
+          char mbuf[32] = "   none";
+          if (matched >= 0) std::snprintf(mbuf, sizeof mbuf, "%7.2f", ms[matched]);
+          std::printf("%-9s %5ld %3ld | %7.2f %7.2f %7.2f %s %7.2f %7.2f | %6.2f %6s %6.2f | %5ld %5ld | %8.1e %8.1e %8.1e | "
+                      "%8.1e %8.1e %8.1e  matched: %s%s\n",
+                      kind, static_cast<long>(n), static_cast<long>(k), mb, ms[0], ms[1], mbuf, mb32, md, mb / ms[0],
+                      matched >= 0 ? (std::to_string(mb / ms[matched]).substr(0, 4)).c_str() : "-", mb32 / ms[0],
+                      static_cast<long>(bmv), static_cast<long>(smv[0]), ab.residual, as[0].residual, as[1].residual, eb,
+                      es[0], es[1], matched >= 0 ? kSpectraCfgs[matched].name : "none",
+                      bconv ? "" : " (bilin NOT converged)");
         }
         std::fflush(stdout);
       }

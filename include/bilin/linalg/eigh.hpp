@@ -148,12 +148,23 @@ std::pair<double, bool> row_absmax_poison(index_t n, const T* row, index_t strid
   if constexpr (vk_simd<T>) {
     if (stride == 1) {
       using V = VK<T>;
-      typename V::B vm(T(0)), vp(T(0));
+      // two independent accumulator pairs: one pair's compare/blend and add chains would
+      // bound the loop at ~4 cycles per vector (measured 120 µs for n = 1024 with one pair)
+      typename V::B vm(T(0)), vp(T(0)), vm2(T(0)), vp2(T(0));
+      for (; j + 2 * V::W <= n; j += 2 * V::W) {
+        const auto v = V::load(row + j), v2 = V::load(row + j + V::W);
+        vm = V::absmax(vm, v);
+        vm2 = V::absmax(vm2, v2);
+        vp += v * typename V::B(T(0));
+        vp2 += v2 * typename V::B(T(0));
+      }
       for (; j + V::W <= n; j += V::W) {
         const auto v = V::load(row + j);
         vm = V::absmax(vm, v);
         vp += v * typename V::B(T(0));
       }
+      vm = V::absmax(vm, vm2);
+      vp += vp2;
       alignas(64) T bm[V::W], bp[V::W];
       vm.store_aligned(bm);
       vp.store_aligned(bp);
@@ -171,9 +182,56 @@ std::pair<double, bool> row_absmax_poison(index_t n, const T* row, index_t strid
   return {static_cast<double>(m), !(p == T(0))};
 }
 
-// max_{i,j} |a_ij − a_ji|. Tiles of W×W (W = SIMD width): the transposed tile is gathered
-// into a small buffer (contiguous reads, scalar writes into L1), then compared row against
-// row with vector loads — the plain loop's strided reads cost more than a Lanczos matvec.
+#if XSIMD_WITH_AVX512F
+// In-register transpose of a W×W tile (W = 16 floats or 8 doubles): rows in, columns out.
+template <class T, class B>
+void transpose_tile(B* r) {
+  if constexpr (std::is_same_v<T, float>) {
+    __m512 t[16], q[16];
+    for (int i = 0; i < 16; ++i) q[i] = r[i];
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(q[2 * i], q[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(q[2 * i], q[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+      q[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+      q[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+      q[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+      q[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int h = 0; h < 2; ++h)
+      for (int i = 0; i < 4; ++i) {
+        t[8 * h + i] = _mm512_shuffle_f32x4(q[8 * h + i], q[8 * h + i + 4], 0x88);
+        t[8 * h + i + 4] = _mm512_shuffle_f32x4(q[8 * h + i], q[8 * h + i + 4], 0xDD);
+      }
+    for (int i = 0; i < 8; ++i) {
+      r[i] = B(_mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+      r[i + 8] = B(_mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD));
+    }
+  } else {
+    __m512d t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; ++h) {  // rows 4h..4h+3: columns {0,4}, {2,6}, {1,5}, {3,7} pairwise
+      u[4 * h] = _mm512_shuffle_f64x2(t[4 * h], t[4 * h + 2], 0x88);
+      u[4 * h + 1] = _mm512_shuffle_f64x2(t[4 * h], t[4 * h + 2], 0xDD);
+      u[4 * h + 2] = _mm512_shuffle_f64x2(t[4 * h + 1], t[4 * h + 3], 0x88);
+      u[4 * h + 3] = _mm512_shuffle_f64x2(t[4 * h + 1], t[4 * h + 3], 0xDD);
+    }
+    const int col[4][2] = {{0, 4}, {2, 6}, {1, 5}, {3, 7}};
+    for (int i = 0; i < 4; ++i) {
+      r[col[i][0]] = B(_mm512_shuffle_f64x2(u[i], u[i + 4], 0x88));
+      r[col[i][1]] = B(_mm512_shuffle_f64x2(u[i], u[i + 4], 0xDD));
+    }
+  }
+}
+#endif
+
+// max_{i,j} |a_ij − a_ji|. Tiles of W×W (W = SIMD width): the mirror tile is read row by row
+// and transposed (in registers on AVX-512, else through a small buffer), then compared row
+// against row with vector loads — the plain loop's strided reads cost ~20 Lanczos matvecs.
 template <class T>
 double max_asymmetry(index_t n, const T* a, index_t s0, index_t s1) {
   if constexpr (vk_simd<T>) {
@@ -183,9 +241,24 @@ double max_asymmetry(index_t n, const T* a, index_t s0, index_t s1) {
       alignas(64) T buf[W * W];
       typename V::B vm(T(0));
       T m = 0;
-      for (index_t i0 = 0; i0 < n; i0 += W)
-        for (index_t j0 = i0; j0 < n; j0 += W) {
+      // 4W×4W blocks of tiles: the mirror tiles walk down a column of A, a new page per row,
+      // and a block uses 4 lines of each page before moving on instead of 1. With the register
+      // transpose: 230 → 158 µs at n = 1024 (float).
+      constexpr index_t BW = 4 * W;
+      for (index_t I0 = 0; I0 < n; I0 += BW)
+        for (index_t J0 = I0; J0 < n; J0 += BW)
+      for (index_t i0 = I0; i0 < std::min(n, I0 + BW); i0 += W)
+        for (index_t j0 = std::max(i0, J0); j0 < std::min(n, J0 + BW); j0 += W) {
           const index_t bi = std::min(W, n - i0), bj = std::min(W, n - j0);
+#if XSIMD_WITH_AVX512F
+          if (bi == W && bj == W) {  // whole tile: transpose the mirror in registers
+            typename V::B m[W];
+            for (index_t c = 0; c < W; ++c) m[c] = V::load(a + (j0 + c) * s0 + i0);
+            transpose_tile<T>(m);
+            for (index_t r = 0; r < W; ++r) vm = V::absmax(vm, V::load(a + (i0 + r) * s0 + j0) - m[r]);
+            continue;
+          }
+#endif
           for (index_t c = 0; c < bj; ++c) {
             const T* src = a + (j0 + c) * s0 + i0;
             for (index_t r = 0; r < bi; ++r) buf[r * W + c] = src[r];

@@ -120,10 +120,21 @@ struct CountingOp {
 // Orthogonalize the b rows of W against the first j rows of V, twice where needed (block
 // CGS2). C (j × b, C[i·b + t]) receives the summed coefficients in double; tmp (j × b) is
 // scratch. Each pass reads V twice (multi_dot, multi_sub) for all b rows at once.
+// local > 0: first remove the components along the last `local` rows alone. In a Lanczos step
+// those carry nearly all of A·v (the three-term recurrence), so the full pass that follows
+// only corrects rounding, cancels little, and rarely needs its second pass (measured, float
+// basis, n = 1024: second passes on 70% of steps without the local pass).
 template <class U>
-void block_cgs2(index_t j, index_t b, index_t n, const U* V, U* W, double* C, U* tmp, double reorth_ratio) {
+void block_cgs2(index_t j, index_t b, index_t n, const U* V, U* W, double* C, U* tmp, double reorth_ratio,
+                index_t local = 0) {
   if (j == 0) return;
   std::fill_n(C, j * b, 0.0);
+  if (local > 0 && local < j) {
+    const U* Vl = V + (j - local) * n;
+    multi_dot(b, local, n, Vl, n, W, n, tmp, b);
+    multi_sub(b, local, n, tmp, b, Vl, n, W, n);
+    for (index_t q = 0; q < local * b; ++q) C[(j - local) * b + q] += static_cast<double>(tmp[q]);
+  }
   double before[64];
   const bool track = b <= 64 && reorth_ratio < 1.0;
   if (track)
@@ -226,7 +237,7 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
       A(Vc, W, b);
       res.iterations += 1;
       const index_t j = c + b;
-      block_cgs2(j, b, n, V.data(), W, C.data(), tmp.data(), reorth_ratio);
+      block_cgs2(j, b, n, V.data(), W, C.data(), tmp.data(), reorth_ratio, 2 * b);
       // H[0..j, c..c+b) = projections; mirrored into the lower part; diagonal block symmetrized.
       for (index_t i = 0; i < j; ++i)
         for (index_t t = 0; t < b; ++t) {
