@@ -11,7 +11,8 @@
 //   LanczosResult<T> lanczos_block(BlockMatVec&& op, index_t n, const LanczosOptions& opt, index_t block)
 // - op(const T* X, T* Y, index_t b) must write Y[c] = A·X[c] for the b ≤ block vectors stored as
 //   the ROWS of X and Y (b × n, row-major). Worth it when b products cost less than b single
-//   ones (a dense matrix read once for all b; eigh's lanczos method uses block 4).
+//   ones (a dense matrix read once for all b; eigh's lanczos method uses block 2 on a packed
+//   matrix, packed_symmetric.hpp).
 // - Finds opt.k eigenpairs: the largest algebraic (Which::largest), smallest algebraic
 //   (Which::smallest) or largest in magnitude (Which::largest_magnitude).
 // - Result: values [k] in ASCENDING algebraic order (whatever `which` is), vectors [n, k] with
@@ -33,7 +34,8 @@
 //   multiplicities matter.
 // Method (Wu & Simon 2000, "Thick-restart Lanczos method for large symmetric eigenvalue
 // problems", here in block form): a Krylov basis of about ncv vectors is grown block by block
-// with full re-orthogonalization (block classical Gram–Schmidt, repeated where it cancelled);
+// with full re-orthogonalization (block classical Gram–Schmidt against the last two blocks,
+// then against the whole basis, that pass repeated where it cancelled);
 // the projected matrix (built from the Gram–Schmidt coefficients, so it is the exact Rayleigh
 // quotient of the basis) is diagonalized by small_eigh; the best `keep` Ritz vectors plus the
 // last block start the next cycle. The coefficients and the Rayleigh–Ritz problem are in
