@@ -69,21 +69,17 @@ class PackedSymmetric {
   void multiply(const T* x, T* y) { multiply_block(x, y, 1); }
 
   void multiply_block(const T* X, T* Y, index_t b) {
-    for (index_t c0 = 0; c0 < b; c0 += NB) {
-      const index_t nb = std::min(NB, b - c0);
+    static_assert(NB == 4, "multiply_block hands out groups of 4 vectors");
+    detail::in_groups_of_4(b, [&](auto nbc, index_t c0) {
+      constexpr index_t nb = decltype(nbc)::value;
       for (index_t c = 0; c < nb; ++c) {
         std::copy_n(X + (c0 + c) * n_, n_, xp_.get() + c * np());
         std::fill(xp_.get() + c * np() + n_, xp_.get() + (c + 1) * np(), T(0));
       }
       std::fill_n(yp_.get(), nb * np(), T(0));
-      switch (nb) {
-        case 1: sweep<1>(); break;
-        case 2: sweep<2>(); break;
-        case 3: sweep<3>(); break;
-        default: sweep<4>(); break;
-      }
+      sweep<nb>();
       for (index_t c = 0; c < nb; ++c) std::copy_n(yp_.get() + c * np(), n_, Y + (c0 + c) * n_);
-    }
+    });
   }
 
  private:

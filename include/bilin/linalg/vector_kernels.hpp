@@ -298,34 +298,28 @@ void multi_sub_fixed(index_t j, index_t n, const T* C, index_t ldc, const T* V, 
     }
 }
 
-template <class T>
-void multi_dot(index_t b, index_t j, index_t n, const T* V, index_t ldv, const T* X, index_t ldx, T* C, index_t ldc) {
+// f(std::integral_constant<int, B>{}, t0) for t0 = 0, 4, 8, … < b with B = min(4, b − t0), so
+// the fixed-width kernels see their vector count at compile time.
+template <class F>
+void in_groups_of_4(index_t b, F&& f) {
   for (index_t t0 = 0; t0 < b; t0 += 4) {
-    const index_t nb = std::min<index_t>(4, b - t0);
-    const T* Xt = X + t0 * ldx;
-    T* Ct = C + t0;
-    switch (nb) {
-      case 1: multi_dot_fixed<1>(j, n, V, ldv, Xt, ldx, Ct, ldc); break;
-      case 2: multi_dot_fixed<2>(j, n, V, ldv, Xt, ldx, Ct, ldc); break;
-      case 3: multi_dot_fixed<3>(j, n, V, ldv, Xt, ldx, Ct, ldc); break;
-      default: multi_dot_fixed<4>(j, n, V, ldv, Xt, ldx, Ct, ldc); break;
+    switch (std::min<index_t>(4, b - t0)) {
+      case 1: f(std::integral_constant<int, 1>{}, t0); break;
+      case 2: f(std::integral_constant<int, 2>{}, t0); break;
+      case 3: f(std::integral_constant<int, 3>{}, t0); break;
+      default: f(std::integral_constant<int, 4>{}, t0); break;
     }
   }
 }
 
 template <class T>
+void multi_dot(index_t b, index_t j, index_t n, const T* V, index_t ldv, const T* X, index_t ldx, T* C, index_t ldc) {
+  in_groups_of_4(b, [&](auto B, index_t t0) { multi_dot_fixed<B()>(j, n, V, ldv, X + t0 * ldx, ldx, C + t0, ldc); });
+}
+
+template <class T>
 void multi_sub(index_t b, index_t j, index_t n, const T* C, index_t ldc, const T* V, index_t ldv, T* X, index_t ldx) {
-  for (index_t t0 = 0; t0 < b; t0 += 4) {
-    const index_t nb = std::min<index_t>(4, b - t0);
-    const T* Ct = C + t0;
-    T* Xt = X + t0 * ldx;
-    switch (nb) {
-      case 1: multi_sub_fixed<1>(j, n, Ct, ldc, V, ldv, Xt, ldx); break;
-      case 2: multi_sub_fixed<2>(j, n, Ct, ldc, V, ldv, Xt, ldx); break;
-      case 3: multi_sub_fixed<3>(j, n, Ct, ldc, V, ldv, Xt, ldx); break;
-      default: multi_sub_fixed<4>(j, n, Ct, ldc, V, ldv, Xt, ldx); break;
-    }
-  }
+  in_groups_of_4(b, [&](auto B, index_t t0) { multi_sub_fixed<B()>(j, n, C + t0, ldc, V, ldv, X + t0 * ldx, ldx); });
 }
 
 template <class T>
