@@ -103,16 +103,16 @@ TEST_CASE("lanczos: float top-k with gaps and clusters agrees with dense eigh", 
   auto A = with_spectrum<float>(dominant_spectrum(n), 1);
   for (index_t k : {1, 5, 10})
     for (bool dbl : {false, true}) {
-    LanczosOptions o;
-    o.k = k;
-    o.basis_in_double = dbl;
-    auto lr = lanczos<float>(dense_op(A), n, o);
-    INFO("k = " << k << " basis_in_double " << dbl << " restarts " << lr.restarts << " matvecs " << lr.matvecs);
-    CHECK(lr.all_converged);
-    CHECK(lr.converged == k);
-    CHECK(lr.matvecs >= lr.iterations + k);
-    check_against_dense(A, lr, Which::largest, 1e-5);
-  }
+      LanczosOptions o;
+      o.k = k;
+      o.basis_in_double = dbl;
+      auto lr = lanczos<float>(dense_op(A), n, o);
+      INFO("k = " << k << " basis_in_double " << dbl << " restarts " << lr.restarts << " matvecs " << lr.matvecs);
+      CHECK(lr.all_converged);
+      CHECK(lr.converged == k);
+      CHECK(lr.matvecs >= lr.iterations + k);
+      check_against_dense(A, lr, Which::largest, 1e-5);
+    }
 }
 
 TEST_CASE("lanczos: smallest and largest magnitude, generic random matrix", "[linalg][lanczos]") {

@@ -12,7 +12,8 @@
 // hundreds of them. Packing halves the bytes (each off-diagonal entry is read once and used
 // for both y_i += a_ij·x_j and y_j += a_ij·x_i), the layout is one sequential stream (no
 // 4 KiB-strided rows competing for the same L1 sets), and up to four vectors share each
-// read, which makes the product bound by the FMA units instead of the memory.
+// read. Measured at n = 1024 (float, one core): 20–21 µs for one vector, 11–13 µs per vector
+// with 2–4 per pass, against 44–46 µs for a row-by-row gemv of the full matrix.
 // Layout: the matrix is padded with zeros to a multiple of W (the SIMD width of T: 16 floats
 // or 8 doubles on AVX-512) and cut into strips of H = 4 rows. Strip s (rows 4s..4s+3, inside
 // block row I = 4s / W) stores the H×W blocks J = I, I+1, …, each row-major. Block I is the
@@ -107,13 +108,14 @@ class PackedSymmetric {
 
   template <index_t B>
   void sweep() {
-    for (index_t s = 0; s < np() / H; ++s) strip<B>(s, s * H / W, data_.get() + strip_offset(s));
+    for (index_t s = 0; s < np() / H; ++s) strip<B>(s);
   }
 
-  // One strip: rows i0..i0+3 against blocks J = I..nt−1, for B vectors.
+  // Strip s: rows i0..i0+3 against blocks J = I..nt−1, for B vectors.
   template <index_t B>
-  void strip(index_t s, index_t I, const T* p) {
-    const index_t i0 = s * H, ld = np();
+  void strip(index_t s) {
+    const index_t i0 = s * H, I = i0 / W, ld = np();
+    const T* p = data_.get() + strip_offset(s);
     const T* x = xp_.get();
     T* y = yp_.get();
     if constexpr (detail::vk_simd<T>) {
@@ -151,7 +153,8 @@ class PackedSymmetric {
           // two short chains (the y load overlaps the first): 5 operations for 4 products
           const T* bc = bx + c * H * W;
           const Bt u = V::fma(a1, Bt::load_aligned(bc + W), a0 * Bt::load_aligned(bc));
-          const Bt v = V::fma(a3, Bt::load_aligned(bc + 3 * W), V::fma(a2, Bt::load_aligned(bc + 2 * W), Bt::load_aligned(yJ)));
+          const Bt v =
+              V::fma(a3, Bt::load_aligned(bc + 3 * W), V::fma(a2, Bt::load_aligned(bc + 2 * W), Bt::load_aligned(yJ)));
           (u + v).store_aligned(yJ);
         }
       }
