@@ -207,7 +207,22 @@ TEST_CASE("eigh with the lanczos method", "[linalg][lanczos][eigh]") {
   CHECK(r.info.method == EighMethod::lanczos);
   CHECK(r.info.all_converged);
   CHECK(r.info.matvecs > 0);
-  REQUIRE(r.info.residuals.size() == 8u);
+  // true residuals only on request (k more products); the estimates always
+  CHECK(r.info.residuals.empty());
+  REQUIRE(r.info.residual_estimates.size() == 8u);
+  o.residuals = true;
+  auto rr = eigh(A, o);
+  CHECK(rr.info.matvecs == r.info.matvecs + 8);
+  REQUIRE(rr.info.residuals.size() == 8u);
+  REQUIRE(rr.info.residual_estimates == r.info.residual_estimates);
+  for (index_t i = 0; i < 8; ++i) {
+    CHECK(rr.values.data()[i] == r.values.data()[i]);
+    // the estimate met the tolerance (1e-6·‖A‖, ‖A‖ = 12 here); the true residual differs
+    // from it only by the products' rounding
+    CHECK(rr.info.residual_estimates[i] <= 1.2e-5 * (1 + 1e-9));
+    CHECK(rr.info.residuals[i] <= 2.4e-5);
+  }
+  o.residuals = false;
   o.method = EighMethod::tridiagonal;
   auto d = eigh(A, o);
   for (index_t i = 0; i < 8; ++i) {
@@ -260,6 +275,7 @@ TEST_CASE("eigh lanczos on a packed 1000x1000 float matrix: top-20 agrees with d
     EighOptions o = od;
     o.method = EighMethod::lanczos;
     o.lanczos_basis_in_double = dbl;
+    o.residuals = true;
     auto r = eigh(A, o);
     CHECK(r.info.all_converged);
     REQUIRE(r.info.residuals.size() == 20u);

@@ -30,8 +30,10 @@
 //   iterations (Jacobi rotations or Lanczos steps); matvecs (Lanczos); converged and
 //   all_converged (the direct methods report all pairs converged when they return, and throw
 //   if QL exceeds its sweep limit; Jacobi reports whether it met its tolerance within
-//   max_iter sweeps); residuals ‖A v_i − λ_i v_i‖₂ per returned pair, always for Lanczos and for
-//   the other methods when opt.residuals is set (one extra GEMM).
+//   max_iter sweeps); residuals ‖A v_i − λ_i v_i‖₂ per returned pair when opt.residuals is set
+//   (one extra GEMM; for Lanczos k extra products, counted in matvecs); for Lanczos always
+//   residual_estimates, the ‖B·y‖ bounds its convergence test used (equal to the true residual
+//   up to the rounding of the products, ~ε·‖A‖).
 // - Errors (bilin::Error, op "eigh"): not 2-D or not square, a NaN/Inf entry (its index is
 //   named), asymmetry beyond the tolerance (the worst pair is named), k or the index range out of
 //   bounds, lanczos with subset all or index_range or with k > n − 2.
@@ -86,7 +88,7 @@ struct EighOptions {
   index_t lanczos_block = 0;      // vectors per block step (0: 2 for n >= 256, else 1)
   bool lanczos_basis_in_double = false;  // see LanczosOptions::basis_in_double
   std::uint64_t seed = 0;         // Lanczos start vector
-  bool residuals = false;         // also compute residuals for jacobi / tridiagonal
+  bool residuals = false;         // also compute true residuals (every method)
 };
 
 struct EighInfo {
@@ -97,7 +99,8 @@ struct EighInfo {
   index_t converged = 0;
   bool all_converged = false;
   double off_norm = 0;             // Jacobi: off-diagonal Frobenius norm at the last sweep start
-  std::vector<double> residuals;   // per returned pair, same order as values (may be empty)
+  std::vector<double> residuals;   // per returned pair, same order as values (opt.residuals)
+  std::vector<double> residual_estimates;  // Lanczos: its convergence test's bounds, same order
 };
 
 template <class T>
@@ -426,7 +429,7 @@ EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
     lo.max_restarts = opt.max_iter;
     lo.seed = opt.seed;
     lo.vectors = opt.vectors;
-    lo.residuals = true;
+    lo.residuals = opt.residuals;
     lo.basis_in_double = opt.lanczos_basis_in_double;
     const T* M = a;
     if (!exact_sym_contiguous) {
@@ -446,6 +449,7 @@ EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
     res.info.converged = lr.converged;
     res.info.all_converged = lr.all_converged;
     res.info.residuals = lr.residuals;
+    res.info.residual_estimates = lr.residual_estimates;
     for (index_t i = 0; i < k; ++i) w.push_back(static_cast<double>(lr.values.data()[i]));
     if (opt.vectors) vec = lr.vectors;
   } else if (method == EighMethod::jacobi) {
@@ -535,6 +539,7 @@ EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
   if (opt.descending && k > 1) {
     std::reverse(res.values.data(), res.values.data() + k);
     std::reverse(res.info.residuals.begin(), res.info.residuals.end());
+    std::reverse(res.info.residual_estimates.begin(), res.info.residual_estimates.end());
     if (vec.defined())
       for (index_t r = 0; r < n; ++r) std::reverse(vec.data() + r * k, vec.data() + (r + 1) * k);
   }

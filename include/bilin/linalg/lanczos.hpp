@@ -38,7 +38,8 @@
 // then against the whole basis, that pass repeated where it cancelled);
 // the projected matrix (built from the Gram–Schmidt coefficients, so it is the exact Rayleigh
 // quotient of the basis) is diagonalized by small_eigh; the best `keep` Ritz vectors plus the
-// last block start the next cycle. The coefficients and the Rayleigh–Ritz problem are in
+// last block start the next cycle, which is cut short when the residuals' recent decay
+// predicts convergence within less than a full cycle. The coefficients and the Rayleigh–Ritz problem are in
 // double; the basis is in T (or in double with opt.basis_in_double), since a float basis
 // orthogonal to ~ε_float costs the eigenvalues nothing measurable while halving the bytes
 // Gram–Schmidt streams per step (measured, n = 1024, k = 20: eigenvalues within 1.2e-7 /
@@ -236,10 +237,12 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
   block_orthonormalize(0, b, n, V.data(), V.data(), R.data(), gen, C.data(), tmp.data());
 
   index_t l = 0, cur = 0, nconv = 0;
+  index_t mcyc = m;  // where this cycle ends (≤ m; shorter when convergence is predicted)
+  double prev_worst = 0;  // `worst` (below) at the previous restart
   std::vector<double> est;
   for (;;) {
     index_t c = l;
-    for (; c + b <= m; c += b) {
+    for (; c + b <= mcyc; c += b) {
       U* Vc = V.data() + c * n;
       U* W = V.data() + (c + b) * n;  // next block's slot doubles as the work block
       A(Vc, W, b);
@@ -265,7 +268,7 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
       for (index_t t = 0; t < b; ++t) res.anorm = std::max(res.anorm, std::fabs(H[(c + t) * mm + c + t]));
       block_orthonormalize(j, b, n, V.data(), W, R.data(), gen, C.data(), tmp.data());
       // A V_c = … + Q R_upper, with R_upper[s][t] = R[t*b + s] (coefficient of q_s in w_t).
-      if (c + 2 * b <= m) {
+      if (c + 2 * b <= mcyc) {
         for (index_t t = 0; t < b; ++t)
           for (index_t s = 0; s < b; ++s) {
             const double v = s <= t ? R[t * b + s] : 0.0;
@@ -303,8 +306,11 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
       est[i] = std::sqrt(s2);
     }
     nconv = 0;
-    for (index_t i = 0; i < k; ++i)
+    double worst = 0;  // largest est / (tol·‖A‖) among the wanted: ≤ 1 when all converged
+    for (index_t i = 0; i < k; ++i) {
       if (est[order[i]] <= tol * res.anorm) ++nconv;
+      worst = std::max(worst, est[order[i]] / (tol * res.anorm));
+    }
     if (nconv == k || res.restarts >= max_restarts) break;
     // Thick restart: keep the wanted pairs plus ~35% of the rest (nearest first). Measured on
     // n = 784/1024, k = 10/20 (bench/compare_eigh matrices): 0.3–0.5 need about the same
@@ -325,6 +331,23 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
       for (index_t sidx = 0; sidx < b; ++sidx)
         H[q * mm + keep + sidx] = H[(keep + sidx) * mm + q] = RY[sidx * cur + order[q]];
     }
+    // Length of the next cycle. Convergence comes at restarts, so a full last cycle mostly
+    // overshoots: the last two cycles give the rate at which the worst residual falls per
+    // added vector, and when that rate predicts convergence within less than a cycle, the
+    // next one is cut to the prediction plus a quarter and a block. The decay is
+    // superlinear, so the prediction errs long; when it errs short, one more (smaller)
+    // restart follows. Measured at n = 1024, k = 20: 16–20 fewer products when it applies.
+    mcyc = m;
+    if (prev_worst > worst && worst > 1.0) {
+      const double per_vector = std::log(prev_worst / worst) / static_cast<double>(cur - l);
+      const double need = std::log(worst) / per_vector;
+      const double len = 1.25 * need + static_cast<double>(b);
+      if (len < static_cast<double>(m - keep)) {
+        const index_t steps = std::max<index_t>(2, static_cast<index_t>(std::ceil(len / static_cast<double>(b))));
+        mcyc = std::min(m, keep + steps * b);
+      }
+    }
+    prev_worst = worst;
     l = keep;
     ++res.restarts;
   }
