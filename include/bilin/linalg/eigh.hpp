@@ -335,7 +335,7 @@ EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
 
   // Finite entries and max|A|: a branch-free pass (NaN/Inf poison the sum), located only on
   // failure. Then max|A − Aᵀ| over tiles so the transposed reads stay in cache. Both are O(n²):
-  // 65 + 158 µs at n = 1024 (float), 3% of a top-20 Lanczos run.
+  // 65 + 158 µs at n = 1024 (float), 3–4% of a top-20 Lanczos run (perf).
   double amax = 0, worst = 0;
   {
     bool poisoned = false;

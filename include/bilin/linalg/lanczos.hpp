@@ -39,11 +39,11 @@
 // the projected matrix (built from the Gram–Schmidt coefficients, so it is the exact Rayleigh
 // quotient of the basis) is diagonalized by small_eigh; the best `keep` Ritz vectors plus the
 // last block start the next cycle, which is cut short when the residuals' recent decay
-// predicts convergence within less than a full cycle. The coefficients and the Rayleigh–Ritz problem are in
-// double; the basis is in T (or in double with opt.basis_in_double), since a float basis
-// orthogonal to ~ε_float costs the eigenvalues nothing measurable while halving the bytes
-// Gram–Schmidt streams per step (measured, n = 1024, k = 20: eigenvalues within 1.2e-7 /
-// 6.6e-8 of dense eigh with either basis).
+// predicts convergence within less than a full cycle. The coefficients and the Rayleigh–Ritz
+// problem are in double; the basis is in T (or in double with opt.basis_in_double), since a
+// float basis orthogonal to ~ε_float costs the eigenvalues nothing measurable while halving
+// the bytes Gram–Schmidt streams per step (measured, n = 1024, k = 20: eigenvalues within
+// 1.2e-7 / 6.6e-8 of dense eigh with either basis).
 #pragma once
 #include <algorithm>
 #include <cmath>
