@@ -140,7 +140,7 @@ void block_cgs2(index_t j, index_t b, index_t n, const U* V, U* W, double* C, U*
     multi_sub(b, local, n, tmp, b, Vl, n, W, n);
     for (index_t q = 0; q < local * b; ++q) C[(j - local) * b + q] += static_cast<double>(tmp[q]);
   }
-  double before[64];
+  double before[64] = {};  // read only when track (b ≤ 64)
   const bool track = b <= 64 && reorth_ratio < 1.0;
   if (track)
     for (index_t t = 0; t < b; ++t) before[t] = dot(n, W + t * n, W + t * n);
