@@ -115,7 +115,7 @@ std::string sample_corpus() {
   return random_text(g, 60000);
 }
 
-std::string temp_path(const std::string& name) {
+std::string bpe_temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("bilin_test_bpe_" + name)).string();
 }
 void write_raw(const std::string& path, const std::string& bytes) {
@@ -334,7 +334,7 @@ TEST_CASE("save and load keep merges, specials and encodings; files are stable",
   opt.special_tokens = {"<|endoftext|>", "odd %special\n\x01"};
   const std::string corpus = sample_corpus();
   const auto tok = BpeTokenizer::train(corpus, opt);
-  const std::string path = temp_path("roundtrip.bpe");
+  const std::string path = bpe_temp_path("roundtrip.bpe");
   tok.save(path);
   const auto back = BpeTokenizer::load(path);
   CHECK(back.merges() == tok.merges());
@@ -362,7 +362,7 @@ TEST_CASE("corrupt tokenizer files give errors naming the file, the line and the
   const std::size_t body = good.find(merges_header) + merges_header.size();  // first merge line = line 6
 
   auto expect = [](const std::string& content, const std::vector<std::string>& pieces) {
-    const std::string path = temp_path("corrupt.bpe");
+    const std::string path = bpe_temp_path("corrupt.bpe");
     write_raw(path, content);
     try {
       BpeTokenizer::load(path);
@@ -408,5 +408,5 @@ TEST_CASE("corrupt tokenizer files give errors naming the file, the line and the
     s.replace(s.find("special <b>"), 11, "special <a>");
     expect(s, {"duplicate special token '<a>'"});
   }
-  CHECK_THROWS_WITH(BpeTokenizer::load(temp_path("does-not-exist.bpe")), Contains("does-not-exist.bpe"));
+  CHECK_THROWS_WITH(BpeTokenizer::load(bpe_temp_path("does-not-exist.bpe")), Contains("does-not-exist.bpe"));
 }

@@ -38,14 +38,6 @@ void train_steps(nn::ImageClassifier<float>& m, optim::Optimizer<float>& opt, Ge
   }
 }
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void spit(const std::string& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
 
 }  // namespace
 
@@ -100,7 +92,7 @@ TEST_CASE("checkpoint: damaged or mismatched files give clear errors and leave t
   Generator g(2);
   nn::ImageClassifier<float> a(small(), g);
   io::save_checkpoint<float>(path, a);
-  const std::string good = slurp(path);
+  const std::string good = bilin_test::slurp(path);
   nn::ImageClassifier<float> m(small(), g);
   const auto before = m.parameters()[0].to_vector();
   auto untouched = [&] { CHECK(m.parameters()[0].to_vector() == before); };
@@ -109,19 +101,19 @@ TEST_CASE("checkpoint: damaged or mismatched files give clear errors and leave t
                     Contains("load_checkpoint") && Contains("missing.safetensors"));
 
   const std::string trunc = dir.path + "/trunc.safetensors";
-  spit(trunc, good.substr(0, good.size() - 100));
+  bilin_test::spit(trunc, good.substr(0, good.size() - 100));
   CHECK_THROWS_WITH(io::load_checkpoint<float>(trunc, m), Contains("load_checkpoint") && Contains("trunc.safetensors"));
   untouched();
 
   const std::string tiny = dir.path + "/tiny.safetensors";
-  spit(tiny, good.substr(0, 5));
+  bilin_test::spit(tiny, good.substr(0, 5));
   CHECK_THROWS_WITH(io::load_checkpoint<float>(tiny, m), Contains("tiny.safetensors"));
   CHECK_THROWS_WITH(io::read_checkpoint_metadata(tiny), Contains("too short"));
 
   std::string bad = good;
   bad[8] = '#';  // the header's opening brace
   const std::string badjson = dir.path + "/badjson.safetensors";
-  spit(badjson, bad);
+  bilin_test::spit(badjson, bad);
   CHECK_THROWS_WITH(io::load_checkpoint<float>(badjson, m), Contains("badjson.safetensors") && Contains("byte"));
   CHECK_THROWS_WITH(io::read_checkpoint_metadata(badjson), Contains("byte 8"));
   untouched();
@@ -130,7 +122,7 @@ TEST_CASE("checkpoint: damaged or mismatched files give clear errors and leave t
   huge[0] = '\xff';
   huge[5] = '\x7f';  // header length far beyond the file
   const std::string hugelen = dir.path + "/hugelen.safetensors";
-  spit(hugelen, huge);
+  bilin_test::spit(hugelen, huge);
   CHECK_THROWS_WITH(io::load_checkpoint<float>(hugelen, m), Contains("hugelen.safetensors"));
   CHECK_THROWS_WITH(io::read_checkpoint_metadata(hugelen), Contains("header length"));
 
@@ -247,7 +239,7 @@ TEST_CASE("checkpoint: PyTorch loads bilin checkpoints into the official model a
   }
   bilin_test::TempDir dir("ckpt");
   const std::string script = dir.path + "/official.py";
-  spit(script, kTorchScript);
+  bilin_test::spit(script, kTorchScript);
 
   // bilin → torch
   Generator g(4);

@@ -24,7 +24,7 @@ namespace {
 
 // Writes two safetensors files by hand (the Debian python has torch but not the safetensors
 // package): the model in the official layout, and reference values computed by torch.
-const char* kScript = R"PY(
+const char* kInterpScript = R"PY(
 import json, struct, sys, torch
 torch.manual_seed(0)
 d, C = 48, 10
@@ -80,7 +80,7 @@ TEST_CASE("a PyTorch export with the official layout decomposes like torch.linal
   std::filesystem::create_directories(dir);
   const std::string script = (dir / "export.py").string(), model_path = (dir / "model.safetensors").string(),
                     ref_path = (dir / "ref.safetensors").string();
-  std::ofstream(script) << kScript;
+  std::ofstream(script) << kInterpScript;
   const std::string cmd = "/usr/bin/python3 " + script + " " + model_path + " " + ref_path;
   REQUIRE(std::system(cmd.c_str()) == 0);
 

@@ -22,12 +22,6 @@ bool is_file(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-std::size_t count(const std::string& s, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-  return n;
-}
-
 io::Image test_image() {
   std::vector<float> v(2 * 28 * 28);
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(static_cast<int>(i % 28) - 13);
@@ -102,7 +96,7 @@ TEST_CASE("HTML report inlines PNGs (decodable back to the same image) and SVGs"
   const io::Image back = io::decode_image(std::string(png.begin(), png.end()), 0, "inline");
   CHECK(back.pixels == img.pixels);
   CHECK_THAT(h, Contains("class=\"pixel\" width=\"300\">") && Contains("<figcaption>Two tiles.</figcaption>"));
-  CHECK(count(h, "<svg xmlns") == 1);
+  CHECK(bilin_test::count(h, "<svg xmlns") == 1);
   CHECK_THAT(h, Contains("<figcaption>A curve.</figcaption>"));
 }
 

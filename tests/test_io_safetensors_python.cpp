@@ -19,7 +19,7 @@ namespace io = bilin::io;
 
 namespace {
 
-const char* kScript = R"PY(
+const char* kSafetensorsScript = R"PY(
 import json, struct, sys
 try:
     import numpy as np
@@ -99,7 +99,7 @@ elif mode == "write":
 // Runs the script; returns its exit status and fills `out` with what it printed.
 int run_python(const std::string& dir, const std::string& mode, const std::string& file, std::string& out) {
   const std::string script = dir + "/interop.py", log = dir + "/log.txt";
-  io::write_file_atomic(script, std::string(kScript));
+  io::write_file_atomic(script, std::string(kSafetensorsScript));
   const std::string cmd = "/usr/bin/python3 " + script + " " + mode + " " + file + " > " + log + " 2>&1";
   const int rc = std::system(cmd.c_str());
   out = io::read_file(log);

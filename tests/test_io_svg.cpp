@@ -16,18 +16,12 @@ namespace io = bilin::io;
 
 namespace {
 
-std::size_t count(const std::string& s, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-  return n;
-}
-
 // Structural checks that hold for any SVG we emit; xmllint (when installed) checks the rest.
 void check_well_formed(const std::string& svg, const std::string& dir) {
   CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   CHECK(svg.substr(svg.size() - 7) == "</svg>\n");
-  CHECK(count(svg, "<g") == count(svg, "</g>"));
-  CHECK(count(svg, "<text") == count(svg, "</text>"));
+  CHECK(bilin_test::count(svg, "<g") == bilin_test::count(svg, "</g>"));
+  CHECK(bilin_test::count(svg, "<text") == bilin_test::count(svg, "</text>"));
   for (const char* bad : {"nan", "inf", "NaN", "Inf"}) CHECK(svg.find(std::string("\"") + bad) == std::string::npos);
   CHECK(svg.find("=\"-nan") == std::string::npos);
   if (::access("/usr/bin/xmllint", X_OK) == 0) {
@@ -82,7 +76,7 @@ TEST_CASE("line plot: labels escaped, legend, custom ticks, log axis, well-forme
   CHECK_THAT(svg, Contains(">bilinear &lt;MNIST&gt;</text>") && Contains(">noise 0</text>") &&
                       Contains(">full model</text>"));
   CHECK_THAT(svg, Contains(">all</text>"));
-  CHECK(count(svg, "<path d=\"M") == 2);  // one polyline per line series
+  CHECK(bilin_test::count(svg, "<path d=\"M") == 2);  // one polyline per line series
   CHECK_THAT(svg, Contains("stroke-dasharray=\"5,4\""));
   check_well_formed(svg, td.path);
   p.write(td.path + "/plot.svg");
@@ -111,7 +105,7 @@ TEST_CASE("non-finite and non-positive-on-log data are skipped, never printed", 
   p.scatter("pts", {nan, 1, 2}, {1, 0, 4});
   const std::string svg = p.svg();
   check_well_formed(svg, td.path);
-  CHECK(count(svg, "M") >= 2);  // the line is broken into pieces at the gaps
+  CHECK(bilin_test::count(svg, "M") >= 2);  // the line is broken into pieces at the gaps
   io::Plot empty;
   empty.title("nothing to draw");
   check_well_formed(empty.svg(), td.path);
@@ -129,13 +123,13 @@ TEST_CASE("stem and bar plots include zero; plots get distinct clip ids", "[io][
   const std::string s = spec.svg();
   check_well_formed(s, td.path);
   CHECK_THAT(s, Contains(">0</text>"));
-  CHECK(count(s, "<line") >= 5 + 2);  // five stems plus axes and ticks
+  CHECK(bilin_test::count(s, "<line") >= 5 + 2);  // five stems plus axes and ticks
   io::Plot bars;
   bars.title("models").bar("", {0, 1, 2, 3}, {0.98, 0.975, 0.979, 0.981});
   bars.xticks({{0, "bilinear"}, {1, "glu-relu"}, {2, "glu-silu"}, {3, "relu"}});
   const std::string b = bars.svg();
   check_well_formed(b, td.path);
-  CHECK(count(b, "<rect") == 3 + 4);  // background, clip, frame + four bars
+  CHECK(bilin_test::count(b, "<rect") == 3 + 4);  // background, clip, frame + four bars
   CHECK_THAT(b, Contains(">glu-silu</text>"));
   const auto id = [](const std::string& svg) {
     const auto k = svg.find("clipPath id=\"");

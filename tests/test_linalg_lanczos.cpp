@@ -17,7 +17,7 @@ namespace {
 // A = Q diag(lam) Qᵀ with Q the eigenvectors of a random symmetric matrix (computed in double
 // by the dense solver, which the closed-form tests cover): dense, with a prescribed spectrum.
 template <class T>
-Tensor<T> with_spectrum(const std::vector<double>& lam, std::uint64_t seed) {
+Tensor<T> orthogonal_with_spectrum(const std::vector<double>& lam, std::uint64_t seed) {
   const index_t n = static_cast<index_t>(lam.size());
   Generator g(seed);
   Tensor<double> R = Tensor<double>::empty({n, n});
@@ -100,7 +100,7 @@ void check_against_dense(const Tensor<T>& A, const LanczosResult<T>& lr, Which w
 
 TEST_CASE("lanczos: float top-k with gaps and clusters agrees with dense eigh", "[linalg][lanczos]") {
   const index_t n = 400;
-  auto A = with_spectrum<float>(dominant_spectrum(n), 1);
+  auto A = orthogonal_with_spectrum<float>(dominant_spectrum(n), 1);
   for (index_t k : {1, 5, 10})
     for (bool dbl : {false, true}) {
       LanczosOptions o;
@@ -197,7 +197,7 @@ TEST_CASE("lanczos: invariant start subspace (breakdown) is handled", "[linalg][
 
 TEST_CASE("eigh with the lanczos method", "[linalg][lanczos][eigh]") {
   const index_t n = 400;
-  auto A = with_spectrum<float>(dominant_spectrum(n), 2);
+  auto A = orthogonal_with_spectrum<float>(dominant_spectrum(n), 2);
   EighOptions o;
   o.method = EighMethod::lanczos;
   o.subset = EighSubset::largest;
@@ -260,7 +260,10 @@ TEST_CASE("eigh lanczos on a packed 1000x1000 float matrix: top-20 agrees with d
   for (double st : {6.0, -5.0, 4.0, 3.0}) {
     std::vector<double> u(static_cast<std::size_t>(n));
     double nu = 0;
-    for (auto& x : u) nu += (x = g.normal()) * x;
+    for (auto& x : u) {
+      x = g.normal();
+      nu += x * x;
+    }
     for (index_t i = 0; i < n; ++i)
       for (index_t j = 0; j < n; ++j) S[i * n + j] += st * u[i] * u[j] / nu;
   }

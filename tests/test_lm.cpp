@@ -20,7 +20,7 @@ using namespace bilin;
 using Catch::Matchers::Contains;
 
 namespace {
-nn::TransformerConfig tiny() {
+nn::TransformerConfig tiny_lm_config() {
   nn::TransformerConfig c;
   c.vocab = 13;
   c.n_layer = 2;
@@ -30,7 +30,7 @@ nn::TransformerConfig tiny() {
   c.n_ctx = 16;
   return c;
 }
-std::string temp_path(const std::string& name) {
+std::string lm_temp_path(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / "bilin_test_lm";
   std::filesystem::create_directories(dir);
   return (dir / name).string();
@@ -44,7 +44,7 @@ void write_bytes(const std::string& p, const std::string& b) { std::ofstream(p, 
 
 TEST_CASE("LM checkpoint round trip: model, optimizer, metadata") {
   Generator gen(1);
-  nn::Transformer<float> m(tiny(), gen);
+  nn::Transformer<float> m(tiny_lm_config(), gen);
   optim::AdamW<float> opt(m.parameters());
   auto ids = IndexTensor::from_vector({1, 2, 3, 4, 5, 6}, {1, 6}), tgt = IndexTensor::from_vector({2, 3, 4, 5, 6, 7}, {1, 6});
   for (int s = 0; s < 3; ++s) {
@@ -52,9 +52,9 @@ TEST_CASE("LM checkpoint round trip: model, optimizer, metadata") {
     m.loss(ids, tgt).backward();
     opt.step();
   }
-  const std::string p = temp_path("roundtrip.safetensors");
+  const std::string p = lm_temp_path("roundtrip.safetensors");
   lm::save_lm_checkpoint(p, m, &opt, {{"step", "3"}});
-  CHECK(lm::read_lm_config(p).to_json() == tiny().to_json());
+  CHECK(lm::read_lm_config(p).to_json() == tiny_lm_config().to_json());
   Generator g2(2);
   nn::Transformer<float> m2(lm::read_lm_config(p), g2);
   optim::AdamW<float> opt2(m2.parameters());
@@ -73,14 +73,14 @@ TEST_CASE("LM checkpoint round trip: model, optimizer, metadata") {
 
 TEST_CASE("corrupt LM checkpoints give clear errors") {
   Generator gen(3);
-  nn::Transformer<float> m(tiny(), gen);
-  const std::string good = temp_path("good.safetensors");
+  nn::Transformer<float> m(tiny_lm_config(), gen);
+  const std::string good = lm_temp_path("good.safetensors");
   lm::save_lm_checkpoint(good, m, nullptr, {});
   const std::string bytes = read_bytes(good);
-  const std::string bad = temp_path("bad.safetensors");
+  const std::string bad = lm_temp_path("bad.safetensors");
   auto load = [&](const std::string& path) {
     Generator g(4);
-    nn::Transformer<float> fresh(tiny(), g);
+    nn::Transformer<float> fresh(tiny_lm_config(), g);
     lm::load_lm_checkpoint(path, fresh);
   };
   REQUIRE_NOTHROW(load(good));
@@ -113,7 +113,7 @@ TEST_CASE("corrupt LM checkpoints give clear errors") {
     CHECK_THROWS_WITH(load(bad), Contains("CRC-32") && Contains("corrupted") && Contains(bad));
   }
   SECTION("a checkpoint of another model") {
-    auto c = tiny();
+    auto c = tiny_lm_config();
     c.d_hidden = 16;
     Generator g(5);
     nn::Transformer<float> other(c, g);
@@ -126,7 +126,7 @@ TEST_CASE("corrupt LM checkpoints give clear errors") {
     CHECK_THROWS_WITH(lm::read_lm_config(bad), Contains("model_config"));
   }
   SECTION("a missing file") {
-    CHECK_THROWS_WITH(load(temp_path("does_not_exist.safetensors")), Contains("does_not_exist"));
+    CHECK_THROWS_WITH(load(lm_temp_path("does_not_exist.safetensors")), Contains("does_not_exist"));
   }
 }
 
@@ -160,7 +160,7 @@ TEST_CASE("sample_token: greedy, top-k, temperature, seed") {
 
 TEST_CASE("generate with the KV cache equals greedy decoding by full recomputation") {
   Generator gen(8);
-  nn::Transformer<double> m(tiny(), gen);
+  nn::Transformer<double> m(tiny_lm_config(), gen);
   const std::vector<std::int64_t> prompt{3, 1, 4};
   nn::SamplingOptions o;
   o.temperature = 0;

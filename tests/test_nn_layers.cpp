@@ -8,8 +8,8 @@ using Catch::Matchers::Contains;
 using In = std::vector<TensorD>;
 
 namespace {
-Generator gen(99);
-TensorD rnd(const Shape& s) { return TensorD::randn(s, gen); }
+Generator layers_gen(99);
+TensorD layers_rnd(const Shape& s) { return TensorD::randn(s, layers_gen); }
 template <class F>
 void check_grad(const std::string& name, F f, In inputs) {
   auto r = gradcheck(f, std::move(inputs));
@@ -19,13 +19,13 @@ void check_grad(const std::string& name, F f, In inputs) {
 }  // namespace
 
 TEST_CASE("gradcheck: fused linear") {
-  check_grad("linear", [](In& x) { return linear(x[0], x[1]); }, {rnd({5, 4}), rnd({3, 4})});
-  check_grad("linear bias", [](In& x) { return linear(x[0], x[1], x[2]); }, {rnd({5, 4}), rnd({3, 4}), rnd({3})});
+  check_grad("linear", [](In& x) { return linear(x[0], x[1]); }, {layers_rnd({5, 4}), layers_rnd({3, 4})});
+  check_grad("linear bias", [](In& x) { return linear(x[0], x[1], x[2]); }, {layers_rnd({5, 4}), layers_rnd({3, 4}), layers_rnd({3})});
   check_grad("linear 3-D input", [](In& x) { return linear(x[0], x[1], x[2]); },
-             {rnd({2, 5, 4}), rnd({3, 4}), rnd({3})});
-  check_grad("linear transposed input", [](In& x) { return linear(x[0].t(), x[1]); }, {rnd({4, 5}), rnd({3, 4})});
+             {layers_rnd({2, 5, 4}), layers_rnd({3, 4}), layers_rnd({3})});
+  check_grad("linear transposed input", [](In& x) { return linear(x[0].t(), x[1]); }, {layers_rnd({4, 5}), layers_rnd({3, 4})});
   // the fused op equals the composite matmul + broadcast add
-  auto x = rnd({6, 7}), w = rnd({5, 7}), b = rnd({5});
+  auto x = layers_rnd({6, 7}), w = layers_rnd({5, 7}), b = layers_rnd({5});
   const auto a = linear(x, w, b).to_vector(), c = (matmul(x, w.t()) + b).to_vector();
   for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(c[i]).epsilon(1e-12));
 }
@@ -33,16 +33,16 @@ TEST_CASE("gradcheck: fused linear") {
 TEST_CASE("gradcheck: fused bilinear product, every gate") {
   for (Gate g : {Gate::None, Gate::Relu, Gate::Silu, Gate::Gelu}) {
     // 2·19 columns: the SIMD body and the scalar tail both run; values away from relu's kink
-    auto z = TensorD::uniform({3, 38}, gen, 0.2, 1.5);
-    auto sgn = TensorD::uniform({3, 38}, gen, -1, 1);
+    auto z = TensorD::uniform({3, 38}, layers_gen, 0.2, 1.5);
+    auto sgn = TensorD::uniform({3, 38}, layers_gen, -1, 1);
     for (index_t i = 0; i < z.numel(); ++i) z.data()[i] *= sgn.data()[i] < 0 ? -1 : 1;
     check_grad(std::string("bilinear_product ") + gate_name(g), [g](In& x) { return bilinear_product(x[0], g); }, {z});
   }
-  auto z = rnd({4, 6});
+  auto z = layers_rnd({4, 6});
   auto y = bilinear_product(z);
   auto ref = z.narrow(1, 0, 3) * z.narrow(1, 3, 3);
   CHECK(y.to_vector() == ref.to_vector());
-  CHECK_THROWS_WITH(bilinear_product(rnd({2, 3})), Contains("bilinear_product"));
+  CHECK_THROWS_WITH(bilinear_product(layers_rnd({2, 3})), Contains("bilinear_product"));
 }
 
 TEST_CASE("Bilinear layer = (Wx + b_W) ⊙ (Vx + b_V), gradcheck through the module") {
@@ -52,7 +52,7 @@ TEST_CASE("Bilinear layer = (Wx + b_W) ⊙ (Vx + b_V), gradcheck through the mod
       nn::Bilinear<double> layer(4, 3, gate, bias, g);
       CHECK(layer.weight.shape() == Shape{6, 4});
       CHECK(layer.w_l().shares_storage_with(layer.weight));
-      auto x = rnd({5, 4});
+      auto x = layers_rnd({5, 4});
       auto l = matmul(x, layer.w_l().t()), r = matmul(x, layer.w_r().t());
       if (bias) {
         l = l + layer.b_l();

@@ -15,7 +15,7 @@ using namespace bilin;
 
 namespace {
 
-const char* kScript = R"PY(
+const char* kOptimScript = R"PY(
 import sys
 try:
     import torch
@@ -58,7 +58,7 @@ std::map<std::string, std::vector<double>> run_torch(std::string& skip) {
   const std::string path = "/tmp/bilin_test_optim_torch.py";
   FILE* f = std::fopen(path.c_str(), "w");
   REQUIRE(f);
-  std::fputs(kScript, f);
+  std::fputs(kOptimScript, f);
   std::fclose(f);
   std::map<std::string, std::vector<double>> out;
   FILE* p = ::popen(("/usr/bin/python3 " + path + " 2>&1").c_str(), "r");
@@ -87,16 +87,16 @@ std::map<std::string, std::vector<double>> run_torch(std::string& skip) {
   return out;
 }
 
-const std::vector<float> kP0 = {0.5f, -1.0f, 2.0f, 0.0f, -0.25f};
-const std::vector<std::vector<float>> kG = {{0.1f, -0.2f, 0.3f, 0.05f, 0.0f}, {-0.05f, 0.4f, 0.0f, -0.3f, 1.5f},
+const std::vector<float> kTorchP0 = {0.5f, -1.0f, 2.0f, 0.0f, -0.25f};
+const std::vector<std::vector<float>> kTorchG = {{0.1f, -0.2f, 0.3f, 0.05f, 0.0f}, {-0.05f, 0.4f, 0.0f, -0.3f, 1.5f},
                                             {0.2f, 0.2f, -0.1f, 0.0f, -0.7f}};
 
 template <class Make>
 std::vector<float> run_bilin(Make make) {
-  auto p = TensorF::from_vector(kP0);
+  auto p = TensorF::from_vector(kTorchP0);
   p.requires_grad_(true);
   auto opt = make(std::vector<TensorF>{p});
-  for (const auto& g : kG) {
+  for (const auto& g : kTorchG) {
     p.set_grad(TensorF::from_vector(g));
     opt->step();
   }

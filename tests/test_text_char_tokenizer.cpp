@@ -14,7 +14,7 @@ using namespace bilin::data;
 using Catch::Matchers::Contains;
 
 namespace {
-std::string temp_path(const std::string& name) {
+std::string char_temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("bilin_test_char_" + name)).string();
 }
 }  // namespace
@@ -41,7 +41,7 @@ TEST_CASE("char tokenizer on Tiny Shakespeare: 65 ids, exact round trip, 90/10 s
   const auto tok_train = CharTokenizer::fit(train);
   CHECK(tok_train.decode(tok_train.encode(val)) == val);
 
-  const std::string file = temp_path("shakespeare.chars");
+  const std::string file = char_temp_path("shakespeare.chars");
   tok.save(file);
   const auto back = CharTokenizer::load(file);
   CHECK(back.alphabet() == tok.alphabet());
@@ -77,7 +77,7 @@ TEST_CASE("corrupt char tokenizer files name the file, line and problem", "[text
   const std::string good = CharTokenizer::fit("abc\n").serialize();
   CHECK(good == "bilin-char 1\nvocab 4\nalphabet 0a616263\nend\n");
   auto expect = [](const std::string& content, const std::vector<std::string>& pieces) {
-    const std::string path = temp_path("corrupt.chars");
+    const std::string path = char_temp_path("corrupt.chars");
     std::ofstream(path, std::ios::binary) << content;
     try {
       CharTokenizer::load(path);
@@ -100,5 +100,5 @@ TEST_CASE("corrupt char tokenizer files name the file, line and problem", "[text
   expect("bilin-char 1\nvocab 4\nalphabet 0a616263\n", {":4:", "truncated"});
   expect("bilin-char 1\nvocab 4\nalphabet 0a6162", {":3:", "6 hex digits"});
   expect("bilin-char 1\nvocab 4\nalphabet 0a616263\nend\nmore\n", {"after 'end'"});
-  CHECK_THROWS_WITH(CharTokenizer::load(temp_path("missing.chars")), Contains("missing.chars"));
+  CHECK_THROWS_WITH(CharTokenizer::load(char_temp_path("missing.chars")), Contains("missing.chars"));
 }

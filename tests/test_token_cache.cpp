@@ -12,6 +12,7 @@
 
 #include "bilin/core/random.hpp"
 #include "bilin/data/token_cache.hpp"
+#include "test_support.hpp"
 
 using namespace bilin::data;
 using Catch::Matchers::Contains;
@@ -22,13 +23,6 @@ fs::path test_dir() {
   const fs::path d = fs::temp_directory_path() / "bilin_test_token_cache";
   fs::create_directories(d);
   return d;
-}
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-void spit(const std::string& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 std::uint64_t le(const std::string& s, std::size_t off, int n) {
   std::uint64_t v = 0;
@@ -64,7 +58,7 @@ TEST_CASE("token cache round trip at uint16 and uint32 widths; layout matches th
       if (n > 0) ids[n - 1] = static_cast<token_t>(vocab - 1);  // the largest legal id
       write_token_cache(path, ids, vocab);
 
-      const std::string raw = slurp(path);
+      const std::string raw = bilin_test::slurp(path);
       const unsigned w = vocab <= 65536 ? 2 : 4;
       REQUIRE(raw.size() == 64 + n * w);
       CHECK(raw.substr(0, 8) == "BILINTOK");
@@ -128,10 +122,10 @@ TEST_CASE("corrupt token caches are rejected with the file, the byte offset and 
   const std::string path = (test_dir() / "bad.tok").string();
   const auto ids = random_ids(1000, 4096, 5);
   write_token_cache(path, ids, 4096);
-  const std::string good = slurp(path);
+  const std::string good = bilin_test::slurp(path);
 
   auto expect = [&](const std::string& bytes, const std::vector<std::string>& pieces) {
-    spit(path, bytes);
+    bilin_test::spit(path, bytes);
     try {
       TokenCache::open(path);
       FAIL("no error");

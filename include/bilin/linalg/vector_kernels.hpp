@@ -125,7 +125,7 @@ void rot(index_t n, T* x, T* y, T c, T s) {
   if constexpr (vk_simd<T>) {
     using V = VK<T>;
     const typename V::B cv(c), sv(s);
-    for (; i + V::W <= n; i += V::W) {
+    for (; i <= n - V::W; i += V::W) {  // not i + W <= n: GCC warns that i + W may overflow
       const auto xv = V::load(x + i), yv = V::load(y + i);
       V::store(x + i, V::fma(cv, xv, -(sv * yv)));
       V::store(y + i, V::fma(sv, xv, cv * yv));

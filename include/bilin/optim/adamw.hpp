@@ -98,7 +98,10 @@ class AdamW : public Optimizer<T> {
   // Per-parameter step counts, exactly ("param_steps": "3,3,3").
   std::string param_steps_text() const {
     std::string s;
-    for (std::size_t i = 0; i < param_steps_.size(); ++i) s += (i ? "," : "") + std::to_string(param_steps_[i]);
+    for (std::size_t i = 0; i < param_steps_.size(); ++i) {
+      if (i) s += ',';  // appended separately: `"," + to_string(...)` trips GCC 12's -Wrestrict
+      s += std::to_string(param_steps_[i]);
+    }
     return s;
   }
   void load_param_steps_text(const std::string& s) {
