@@ -373,7 +373,6 @@ EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
     BILIN_CHECK(worst <= stol, "eigh", "the ", n, "x", n, " matrix is not symmetric: |A(", wi, ",", wj, ") - A(", wj, ",", wi,
                 ")| = ", worst, " exceeds ", stol, " (symmetry_tol x max|A|); pass check_symmetry = false to use (A + A^T)/2");
   }
-  const bool exact_sym_contiguous = worst == 0.0 && s1 == 1 && s0 == n;
   std::vector<T> S;
   auto make_S = [&]() {
     if (!S.empty() || n == 0) return;
@@ -431,14 +430,17 @@ EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
     lo.vectors = opt.vectors;
     lo.residuals = opt.residuals;
     lo.basis_in_double = opt.lanczos_basis_in_double;
-    const T* M = a;
-    if (!exact_sym_contiguous) {
-      make_S();
-      M = S.data();
-    }
     // The operator is the upper triangle packed into strips (packed_symmetric.hpp): half the
-    // bytes of the full matrix, read sequentially, and a pass serves up to 4 vectors.
-    PackedSymmetric<T> P(n, M, n);
+    // bytes of the full matrix, read sequentially, and a pass serves up to 4 vectors. Rows
+    // stored contiguously are packed straight from A, symmetrized on the way when they need it.
+    PackedSymmetric<T> P = [&] {
+      if (s1 == 1 && s0 >= n) {
+        if (worst == 0.0) return PackedSymmetric<T>(n, a, s0);
+        return PackedSymmetric<T>(n, a, s0, PackedSymmetric<T>::symmetrize);
+      }
+      make_S();
+      return PackedSymmetric<T>(n, S.data(), n);
+    }();
     const index_t block = opt.lanczos_block > 0 ? opt.lanczos_block : (n >= 256 ? 2 : 1);
     auto op = [&P](const T* X, T* Y, index_t b) { P.multiply_block(X, Y, b); };
     // the basis needs k + 2·block ≤ n (k wanted, one block to extend, one residual block)
