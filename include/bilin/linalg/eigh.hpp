@@ -185,55 +185,8 @@ std::pair<double, bool> row_absmax_poison(index_t n, const T* row, index_t strid
   return {static_cast<double>(m), !(p == T(0))};
 }
 
-#if XSIMD_WITH_AVX512F
-// In-register transpose of a W×W tile (W = 16 floats or 8 doubles): rows in, columns out.
-template <class T, class B>
-void transpose_tile(B* r) {
-  if constexpr (std::is_same_v<T, float>) {
-    __m512 t[16], q[16];
-    for (int i = 0; i < 16; ++i) q[i] = r[i];
-    for (int i = 0; i < 8; ++i) {
-      t[2 * i] = _mm512_unpacklo_ps(q[2 * i], q[2 * i + 1]);
-      t[2 * i + 1] = _mm512_unpackhi_ps(q[2 * i], q[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; ++i) {
-      q[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-      q[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-      q[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-      q[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int h = 0; h < 2; ++h)
-      for (int i = 0; i < 4; ++i) {
-        t[8 * h + i] = _mm512_shuffle_f32x4(q[8 * h + i], q[8 * h + i + 4], 0x88);
-        t[8 * h + i + 4] = _mm512_shuffle_f32x4(q[8 * h + i], q[8 * h + i + 4], 0xDD);
-      }
-    for (int i = 0; i < 8; ++i) {
-      r[i] = B(_mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
-      r[i + 8] = B(_mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD));
-    }
-  } else {
-    __m512d t[8], u[8];
-    for (int i = 0; i < 4; ++i) {
-      t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
-      t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
-    }
-    for (int h = 0; h < 2; ++h) {  // rows 4h..4h+3: columns {0,4}, {2,6}, {1,5}, {3,7} pairwise
-      u[4 * h] = _mm512_shuffle_f64x2(t[4 * h], t[4 * h + 2], 0x88);
-      u[4 * h + 1] = _mm512_shuffle_f64x2(t[4 * h], t[4 * h + 2], 0xDD);
-      u[4 * h + 2] = _mm512_shuffle_f64x2(t[4 * h + 1], t[4 * h + 3], 0x88);
-      u[4 * h + 3] = _mm512_shuffle_f64x2(t[4 * h + 1], t[4 * h + 3], 0xDD);
-    }
-    const int col[4][2] = {{0, 4}, {2, 6}, {1, 5}, {3, 7}};
-    for (int i = 0; i < 4; ++i) {
-      r[col[i][0]] = B(_mm512_shuffle_f64x2(u[i], u[i + 4], 0x88));
-      r[col[i][1]] = B(_mm512_shuffle_f64x2(u[i], u[i + 4], 0xDD));
-    }
-  }
-}
-#endif
-
 // max_{i,j} |a_ij − a_ji|. Tiles of W×W (W = SIMD width): the mirror tile is read row by row
-// and transposed (in registers on AVX-512, else through a small buffer), then compared row
+// and transposed in registers (edge tiles through a small buffer), then compared row
 // against row with vector loads — the plain loop reads A down its columns, the slow direction.
 template <class T>
 double max_asymmetry(index_t n, const T* a, index_t s0, index_t s1) {
@@ -250,7 +203,6 @@ double max_asymmetry(index_t n, const T* a, index_t s0, index_t s1) {
       constexpr index_t BW = 4 * W;
       auto tile = [&](index_t i0, index_t j0) {
         const index_t bi = std::min(W, n - i0), bj = std::min(W, n - j0);
-#if XSIMD_WITH_AVX512F
         if (bi == W && bj == W) {  // whole tile: transpose the mirror in registers
           typename V::B mt[W];
           for (index_t c = 0; c < W; ++c) mt[c] = V::load(a + (j0 + c) * s0 + i0);
@@ -258,7 +210,6 @@ double max_asymmetry(index_t n, const T* a, index_t s0, index_t s1) {
           for (index_t r = 0; r < W; ++r) vm = V::absmax(vm, V::load(a + (i0 + r) * s0 + j0) - mt[r]);
           return;
         }
-#endif
         for (index_t c = 0; c < bj; ++c) {
           const T* src = a + (j0 + c) * s0 + i0;
           for (index_t r = 0; r < bi; ++r) buf[r * W + c] = src[r];

@@ -52,8 +52,7 @@ class PackedSymmetric {
   PackedSymmetric(index_t n, const T* A, index_t lda) : PackedSymmetric(n, lda) { pack<false>(A, lda); }
   // Folding the symmetrization into the packing saves eigh a full n×n pass over a transposed
   // copy when its input is symmetric only to rounding (2.5 ms of a 28 ms top-20 Lanczos run at
-  // n = 1024 on a 2 GHz Zen 1 core). The mirror entries of a strip are 4 floats from each later
-  // row: lines the next strips of the same block row read again, from L2.
+  // n = 1024 on a 2 GHz Zen 1 core); the packing itself then takes 0.5 ms.
   PackedSymmetric(index_t n, const T* A, index_t lda, Symmetrize) : PackedSymmetric(n, lda) { pack<true>(A, lda); }
 
   index_t n() const { return n_; }
@@ -84,18 +83,39 @@ class PackedSymmetric {
     yp_ = alloc(NB * np());
   }
 
-  // data_ is zero-filled: the padding needs no writes.
-  // Without Sym: strip by strip, the upper triangle's rows (the lower one is never touched).
-  // With Sym: tile pair by tile pair, (A_IJ + A_JIᵀ)/2. Read strip by strip instead, the mirror
-  // entries are a column of A: rows 4 KiB apart at n = 1024, which share a handful of cache
-  // sets and evict each other before the next strip reuses them (3 ms at n = 1024, as long as
-  // the Lanczos run's Gram–Schmidt); a W×W tile's rows fit in any cache.
+  // Tile pair by tile pair: W×W tiles of the upper triangle, each row of a tile going to its
+  // strip's block J − I. With Sym, (A_IJ + A_JIᵀ)/2: the mirror tile's rows are read and
+  // transposed in registers; read strip by strip instead, the mirror entries are a column of A,
+  // rows 4 KiB apart at n = 1024 that share a handful of cache sets (3 ms at n = 1024, as long
+  // as the Lanczos run's Gram–Schmidt). Whole tiles by vector loads and stores: through a
+  // scalar tile buffer this took 1.2 ms (2.6 ms with Sym) at n = 1024 on a Zen 1 core, for
+  // 2 MB. Edge tiles go through the buffer; data_ is zero-filled, so padding needs no writes.
   template <bool Sym>
   void pack(const T* A, index_t lda) {
     for (index_t I = 0; I < nt_; ++I) {
       const index_t ni = std::min(W, n_ - I * W);
       for (index_t J = I; J < nt_; ++J) {
         const index_t nj = std::min(W, n_ - J * W);
+        auto dst = [&](index_t r) {  // where row r of tile (I, J) goes
+          const index_t i = I * W + r;
+          return data_.get() + strip_offset(i / H) + (i % H) * W + (J - I) * H * W;
+        };
+        if constexpr (detail::vk_simd<T>) {
+          if (ni == W && nj == W && (Sym || J > I)) {
+            using V = detail::VK<T>;
+            typename V::B low[W];
+            if constexpr (Sym) {
+              for (index_t c = 0; c < W; ++c) low[c] = V::load(A + (J * W + c) * lda + I * W);
+              detail::transpose_tile<T>(low);
+            }
+            for (index_t r = 0; r < W; ++r) {
+              const auto up = V::load(A + (I * W + r) * lda + J * W);
+              if constexpr (Sym) V::store(dst(r), T(0.5) * up + T(0.5) * low[r]);
+              else V::store(dst(r), up);
+            }
+            continue;
+          }
+        }
         T tile[W * W] = {};  // tile[r·W + c] = packed entry (I·W + r, J·W + c)
         for (index_t r = 0; r < ni; ++r) {
           const T* up = A + (I * W + r) * lda + J * W;
@@ -110,10 +130,7 @@ class PackedSymmetric {
           for (index_t r = 0; r < ni; ++r)  // diagonal tile: the lower half mirrors the upper
             for (index_t c = 0; c < r; ++c) tile[r * W + c] = tile[c * W + r];
         }
-        for (index_t r = 0; r < ni; ++r) {
-          const index_t i = I * W + r;
-          std::copy_n(tile + r * W, nj, data_.get() + strip_offset(i / H) + (i % H) * W + (J - I) * H * W);
-        }
+        for (index_t r = 0; r < ni; ++r) std::copy_n(tile + r * W, nj, dst(r));
       }
     }
   }

@@ -218,6 +218,88 @@ template <class T>
   }
 }
 
+// In-register transpose of a W×W tile of T (W = VK<T>::W): rows in, columns out. AVX-512 and
+// AVX2 by shuffles; other targets through a buffer.
+template <class T>
+[[gnu::always_inline]] inline void transpose_tile(typename VK<T>::B* r) {
+  using B = typename VK<T>::B;
+  constexpr index_t W = VK<T>::W;
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_same_v<T, float> && W == 16) {
+    __m512 t[16], q[16];
+    for (int i = 0; i < 16; ++i) q[i] = r[i];
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(q[2 * i], q[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(q[2 * i], q[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+      q[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+      q[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+      q[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+      q[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int h = 0; h < 2; ++h)
+      for (int i = 0; i < 4; ++i) {
+        t[8 * h + i] = _mm512_shuffle_f32x4(q[8 * h + i], q[8 * h + i + 4], 0x88);
+        t[8 * h + i + 4] = _mm512_shuffle_f32x4(q[8 * h + i], q[8 * h + i + 4], 0xDD);
+      }
+    for (int i = 0; i < 8; ++i) {
+      r[i] = B(_mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+      r[i + 8] = B(_mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD));
+    }
+  } else if constexpr (std::is_same_v<T, double> && W == 8) {
+    __m512d t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; ++h) {  // rows 4h..4h+3: columns {0,4}, {2,6}, {1,5}, {3,7} pairwise
+      u[4 * h] = _mm512_shuffle_f64x2(t[4 * h], t[4 * h + 2], 0x88);
+      u[4 * h + 1] = _mm512_shuffle_f64x2(t[4 * h], t[4 * h + 2], 0xDD);
+      u[4 * h + 2] = _mm512_shuffle_f64x2(t[4 * h + 1], t[4 * h + 3], 0x88);
+      u[4 * h + 3] = _mm512_shuffle_f64x2(t[4 * h + 1], t[4 * h + 3], 0xDD);
+    }
+    const int col[4][2] = {{0, 4}, {2, 6}, {1, 5}, {3, 7}};
+    for (int i = 0; i < 4; ++i) {
+      r[col[i][0]] = B(_mm512_shuffle_f64x2(u[i], u[i + 4], 0x88));
+      r[col[i][1]] = B(_mm512_shuffle_f64x2(u[i], u[i + 4], 0xDD));
+    }
+  } else
+#elif XSIMD_WITH_AVX2
+  if constexpr (std::is_same_v<T, float> && W == 8) {
+    __m256 t[8], q[8];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; ++h) {  // per 128-bit lane: columns 0..3 of rows 4h..4h+3
+      q[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+      q[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+      q[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+      q[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; ++i) {
+      r[i] = B(_mm256_permute2f128_ps(q[i], q[i + 4], 0x20));
+      r[i + 4] = B(_mm256_permute2f128_ps(q[i], q[i + 4], 0x31));
+    }
+  } else if constexpr (std::is_same_v<T, double> && W == 4) {
+    const __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    const __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = B(_mm256_permute2f128_pd(t0, t2, 0x20));
+    r[1] = B(_mm256_permute2f128_pd(t1, t3, 0x20));
+    r[2] = B(_mm256_permute2f128_pd(t0, t2, 0x31));
+    r[3] = B(_mm256_permute2f128_pd(t1, t3, 0x31));
+  } else
+#endif
+  {
+    alignas(64) T buf[W * W];
+    for (index_t i = 0; i < W; ++i) r[i].store_aligned(buf + i * W);
+    for (index_t i = 0; i < W; ++i)
+      for (index_t j = 0; j < i; ++j) std::swap(buf[i * W + j], buf[j * W + i]);
+    for (index_t i = 0; i < W; ++i) r[i] = B::load_aligned(buf + i * W);
+  }
+}
+
 // C[i·ldc + t] = V_i · X_t for i < j, t < B: R rows of V at a time against all B vectors,
 // R·B ≤ W accumulators summed by one row_sums tree. At most 8 rows of V are live so their
 // same-offset cache lines (rows n apart) fit the L1's associativity.
