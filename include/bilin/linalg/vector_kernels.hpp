@@ -25,6 +25,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "../core/shape.hpp"
+#include "../kernels/gemm_pack.hpp"  // transpose16x16
 
 namespace bilin::linalg::detail {
 
@@ -177,6 +178,13 @@ void gemv_n(index_t m, index_t n, const T* A, index_t lda, const T* x, T* y) {
   for (; r < m; ++r) y[r] = static_cast<T>(dot(n, A + r * lda, x));
 }
 
+// g++ 12 reports the _mm512_undefined_ps() inside its own AVX-512 shuffle intrinsics as
+// "used uninitialized" once they are inlined into row_sums; the values are all defined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 // Lane q of the result = Σ of the lanes of z[q], for W = VK<T>::W vectors: a transpose-and-
 // add tree (W − 1 adds) instead of W separate horizontal sums.
 template <class T>
@@ -217,6 +225,9 @@ template <class T>
     return B::load_aligned(s);
   }
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // In-register transpose of a W×W tile of T (W = VK<T>::W): rows in, columns out. AVX-512 and
 // AVX2 by shuffles; other targets through a buffer.
@@ -226,27 +237,10 @@ template <class T>
   constexpr index_t W = VK<T>::W;
 #if XSIMD_WITH_AVX512F
   if constexpr (std::is_same_v<T, float> && W == 16) {
-    __m512 t[16], q[16];
+    __m512 q[16];
     for (int i = 0; i < 16; ++i) q[i] = r[i];
-    for (int i = 0; i < 8; ++i) {
-      t[2 * i] = _mm512_unpacklo_ps(q[2 * i], q[2 * i + 1]);
-      t[2 * i + 1] = _mm512_unpackhi_ps(q[2 * i], q[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; ++i) {
-      q[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-      q[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-      q[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-      q[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int h = 0; h < 2; ++h)
-      for (int i = 0; i < 4; ++i) {
-        t[8 * h + i] = _mm512_shuffle_f32x4(q[8 * h + i], q[8 * h + i + 4], 0x88);
-        t[8 * h + i + 4] = _mm512_shuffle_f32x4(q[8 * h + i], q[8 * h + i + 4], 0xDD);
-      }
-    for (int i = 0; i < 8; ++i) {
-      r[i] = B(_mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
-      r[i + 8] = B(_mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD));
-    }
+    kernels::gemm_detail::transpose16x16(q);
+    for (int i = 0; i < 16; ++i) r[i] = B(q[i]);
   } else if constexpr (std::is_same_v<T, double> && W == 8) {
     __m512d t[8], u[8];
     for (int i = 0; i < 4; ++i) {
