@@ -29,6 +29,29 @@ std::vector<T> randv(index_t n, std::uint64_t seed) {
   return v;
 }
 
+// Y (b rows of n) against S·X row by row, in double, for the symmetric S with entries sym(i, j):
+// the largest error (kept even when NaN, which std::max would drop: a NaN is a read of
+// poisoned storage) and the largest Σ_j |s_ij·x_j| that error is measured against.
+struct PackedError {
+  double worst = 0, scale = 1;
+};
+template <class T, class Sym>
+PackedError packed_product_error(index_t n, index_t b, const std::vector<T>& X, const std::vector<T>& Y, Sym sym) {
+  PackedError e;
+  for (index_t c = 0; c < b; ++c)
+    for (index_t i = 0; i < n; ++i) {
+      double s = 0, a = 0;
+      for (index_t j = 0; j < n; ++j) {
+        s += sym(i, j) * X[c * n + j];
+        a += std::fabs(sym(i, j) * X[c * n + j]);
+      }
+      const double d = std::fabs(Y[c * n + i] - s);
+      if (!(d <= e.worst)) e.worst = d;
+      e.scale = std::max(e.scale, a);
+    }
+  return e;
+}
+
 }  // namespace
 
 TEMPLATE_TEST_CASE("vector kernels match naive loops", "[linalg][kernels]", float, double) {
@@ -244,23 +267,12 @@ TEMPLATE_TEST_CASE("PackedSymmetric: products of 1..9 vectors match a naive symm
       auto X = randv<T>(b * n, 50 + b);
       std::vector<T> Y(static_cast<std::size_t>(b * n), T(-7));
       P.multiply_block(X.data(), Y.data(), b);
-      double worst = 0, scale = 1;
-      for (index_t c = 0; c < b; ++c)
-        for (index_t i = 0; i < n; ++i) {
-          double s = 0, a = 0;
-          for (index_t j = 0; j < n; ++j) {
-            s += sym(i, j) * X[c * n + j];
-            a += std::fabs(sym(i, j) * X[c * n + j]);
-          }
-          const double d = std::fabs(Y[c * n + i] - s);
-          if (!(d <= worst)) worst = d;  // unlike std::max, keeps a NaN (a read of the poison)
-          scale = std::max(scale, a);
-        }
-      CHECK(worst <= tol * scale);
+      const PackedError e = packed_product_error(n, b, X, Y, sym);
+      CHECK(e.worst <= tol * e.scale);
       // the single-vector entry point agrees with the block one
       std::vector<T> y1(static_cast<std::size_t>(n));
       P.multiply(X.data(), y1.data());
-      for (index_t i = 0; i < n; ++i) CHECK(y1[i] == Approx(Y[i]).margin(tol * scale));
+      for (index_t i = 0; i < n; ++i) CHECK(y1[i] == Approx(Y[i]).margin(tol * e.scale));
     }
   }
   // a full 16×16 tile: GCC 12's -Warray-bounds follows the (unreachable) inlined packing of
@@ -291,19 +303,8 @@ TEMPLATE_TEST_CASE("PackedSymmetric::symmetrize packs (A + A^T)/2 of a non-symme
       auto X = randv<T>(b * n, 80 + b);
       std::vector<T> Y(static_cast<std::size_t>(b * n));
       P.multiply_block(X.data(), Y.data(), b);
-      double worst = 0, scale = 1;
-      for (index_t c = 0; c < b; ++c)
-        for (index_t i = 0; i < n; ++i) {
-          double s = 0, a = 0;
-          for (index_t j = 0; j < n; ++j) {
-            s += sym(i, j) * X[c * n + j];
-            a += std::fabs(sym(i, j) * X[c * n + j]);
-          }
-          const double d = std::fabs(Y[c * n + i] - s);
-          if (!(d <= worst)) worst = d;  // keeps a NaN (a read of the padding)
-          scale = std::max(scale, a);
-        }
-      CHECK(worst <= tol * scale);
+      const PackedError e = packed_product_error(n, b, X, Y, sym);
+      CHECK(e.worst <= tol * e.scale);
     }
   }
 }

@@ -83,13 +83,13 @@ class PackedSymmetric {
     yp_ = alloc(NB * np());
   }
 
-  // Tile pair by tile pair: W×W tiles of the upper triangle, each row of a tile going to its
-  // strip's block J − I. With Sym, (A_IJ + A_JIᵀ)/2: the mirror tile's rows are read and
-  // transposed in registers; read strip by strip instead, the mirror entries are a column of A,
-  // rows 4 KiB apart at n = 1024 that share a handful of cache sets (3 ms at n = 1024, as long
-  // as the Lanczos run's Gram–Schmidt). Whole tiles by vector loads and stores: through a
-  // scalar tile buffer this took 1.2 ms (2.6 ms with Sym) at n = 1024 on a Zen 1 core, for
-  // 2 MB. Edge tiles go through the buffer; data_ is zero-filled, so padding needs no writes.
+  // W×W tile by W×W tile of the upper triangle; row r of tile (I, J) is row r % H of its strip's
+  // block J − I. With Sym the tile is (A_IJ + A_JIᵀ)/2, the mirror tile A_JI read row by row and
+  // transposed in registers. (Walked strip by strip instead, the mirror entries form a column
+  // of A, rows 4 KiB apart at n = 1024 that share a few cache sets: 3 ms at n = 1024.)
+  // Whole tiles move by vector loads and stores: through a scalar buffer, as the edge tiles
+  // still do, packing took 1.2 ms (2.6 ms with Sym) at n = 1024 on a Zen 1 core, against 0.3
+  // (0.5). data_ is zero-filled, so the padding needs no writes.
   template <bool Sym>
   void pack(const T* A, index_t lda) {
     for (index_t I = 0; I < nt_; ++I) {
