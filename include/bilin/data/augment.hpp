@@ -20,7 +20,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include <xsimd/xsimd.hpp>
+#include "../core/simd.hpp"
 
 #include "../core/random.hpp"
 #include "../core/shape.hpp"

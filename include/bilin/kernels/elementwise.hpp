@@ -12,7 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <vector>
-#include <xsimd/xsimd.hpp>
+#include "../core/simd.hpp"
 
 #include "../core/shape.hpp"
 

@@ -21,21 +21,12 @@
 #include <cstring>
 #include <type_traits>
 
+#include "../core/simd.hpp"
 #include "gemm_trans.hpp"
-
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 namespace bilin::kernels::gemm_detail {
 
 #if defined(__AVX512F__)
-// g++ 12 reports its own _mm512_undefined_ps() inside unpack/shuffle intrinsics as
-// "may be used uninitialized" once they are inlined here; the values are all defined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 // In-register 16×16 float transpose: r[i] holds row i on entry and column i on exit.
 inline void transpose16x16(__m512 r[16]) {
   __m512 t[16];
@@ -74,9 +65,6 @@ kindex pack_b_trans_avx512(const float* s, kindex ldb, kindex kc, float* d) {
     }
   return k16;
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 #endif
 
 inline kindex packed_a_stride(kindex n) { return (n + 15) / 16 * 16 + 16; }

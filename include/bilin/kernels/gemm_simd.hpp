@@ -10,7 +10,7 @@
 // fmadd calls the FMA intrinsic directly rather than relying on the compiler contracting
 // xsimd 8.1's `x*y+z` (which it only does under -ffp-contract=fast).
 #pragma once
-#include <xsimd/xsimd.hpp>
+#include "../core/simd.hpp"
 
 namespace bilin::kernels::gemm_detail {
 

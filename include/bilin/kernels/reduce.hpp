@@ -10,7 +10,7 @@
 
 #include <cmath>
 #include <limits>
-#include <xsimd/xsimd.hpp>
+#include "../core/simd.hpp"
 
 #include "elementwise.hpp"
 

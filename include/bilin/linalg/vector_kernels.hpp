@@ -22,7 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
-#include <xsimd/xsimd.hpp>
+#include "../core/simd.hpp"
 
 #include "../core/shape.hpp"
 #include "../kernels/gemm_pack.hpp"  // transpose16x16
@@ -178,13 +178,6 @@ void gemv_n(index_t m, index_t n, const T* A, index_t lda, const T* x, T* y) {
   for (; r < m; ++r) y[r] = static_cast<T>(dot(n, A + r * lda, x));
 }
 
-// g++ 12 reports the _mm512_undefined_ps() inside its own AVX-512 shuffle intrinsics as
-// "used uninitialized" once they are inlined into row_sums; the values are all defined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 // Lane q of the result = Σ of the lanes of z[q], for W = VK<T>::W vectors: a transpose-and-
 // add tree (W − 1 adds) instead of W separate horizontal sums.
 template <class T>
@@ -225,9 +218,6 @@ template <class T>
     return B::load_aligned(s);
   }
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 // In-register transpose of a W×W tile of T (W = VK<T>::W): rows in, columns out. AVX-512 and
 // AVX2 by shuffles; other targets through a buffer.

@@ -12,7 +12,7 @@
 // as "param_steps"). A parameter without a gradient is skipped and its step count stays.
 #pragma once
 #include <cmath>
-#include <xsimd/xsimd.hpp>
+#include "../core/simd.hpp"
 
 #include "optimizer.hpp"
 
