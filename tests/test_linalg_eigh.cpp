@@ -447,6 +447,25 @@ TEST_CASE("eigh: errors name what is wrong", "[linalg][eigh][errors]") {
   o.subset = EighSubset::largest;
   o.k = 5;
   REQUIRE_THROWS_WITH(eigh(A, o), Contains("k <= n - 2"));
+  // the lanczos method finds the same faults in the pass that packs the matrix
+  {
+    const index_t n = 40;
+    EighOptions ol;
+    ol.method = EighMethod::lanczos;
+    ol.subset = EighSubset::largest;
+    ol.k = 3;
+    auto L = random_symmetric<float>(n, 2);
+    CHECK_NOTHROW(eigh(L, ol));
+    auto LN = copy_of(L);
+    LN.data()[33 * n + 7] = std::numeric_limits<float>::quiet_NaN();
+    REQUIRE_THROWS_WITH(eigh(LN, ol), Contains("entry (33, 7)") && Contains("nan"));
+    auto LI = copy_of(L);
+    LI.data()[2 * n + 39] = -std::numeric_limits<float>::infinity();
+    REQUIRE_THROWS_WITH(eigh(LI, ol), Contains("entry (2, 39)") && Contains("inf"));
+    auto LS = copy_of(L);
+    LS.data()[38 * n + 5] += 1.0f;
+    REQUIRE_THROWS_WITH(eigh(LS, ol), Contains("not symmetric") && Contains("A(5,38)"));
+  }
   try {
     eigh(Tensor<double>::zeros({2, 5}));
     FAIL("no throw");

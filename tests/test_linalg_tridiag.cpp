@@ -308,3 +308,42 @@ TEMPLATE_TEST_CASE("PackedSymmetric::symmetrize packs (A + A^T)/2 of a non-symme
     }
   }
 }
+
+TEMPLATE_TEST_CASE("PackedSymmetric::symmetrize reports max|A|, max|A - A^T| and non-finite entries",
+                   "[linalg][kernels]", float, double) {
+  using T = TestType;
+  // sizes below, at and across the SIMD width (whole tiles go through registers, edge tiles
+  // through a buffer), with the largest entry and the worst asymmetric pair planted in either
+  for (index_t n : {1, 3, 16, 17, 40, 100}) {
+    const index_t lda = n + 3;
+    auto A = randv<T>(n * lda, 90 + n);
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < i; ++j) A[i * lda + j] = A[j * lda + i] + T(0.01) * A[i * lda + j];
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = n; j < lda; ++j) A[i * lda + j] = std::numeric_limits<T>::quiet_NaN();  // padding
+    const index_t places[][2] = {{0, n - 1}, {n - 1, 0}, {n / 2, n / 3}, {n - 1, n - 1}};
+    for (const auto& p : places) {
+      INFO("n = " << n << ", planted at (" << p[0] << ", " << p[1] << ")");
+      auto B = A;
+      B[p[0] * lda + p[1]] = T(-9);  // the largest |entry|, and (off the diagonal) the worst pair
+      double amax = 0, asym = 0;
+      for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < n; ++j) {
+          amax = std::max(amax, std::fabs(static_cast<double>(B[i * lda + j])));
+          asym = std::max(asym, std::fabs(static_cast<double>(B[i * lda + j]) - static_cast<double>(B[j * lda + i])));
+        }
+      typename linalg::PackedSymmetric<T>::Scan scan;
+      linalg::PackedSymmetric<T> P(n, B.data(), lda, linalg::PackedSymmetric<T>::symmetrize, &scan);
+      CHECK(scan.finite);
+      CHECK(scan.absmax == amax);
+      CHECK(scan.asymmetry == Approx(asym).epsilon(1e-6));  // a_ij − a_ji rounded once in T
+      for (T bad : {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+                    -std::numeric_limits<T>::infinity()}) {
+        auto Cb = B;
+        Cb[p[0] * lda + p[1]] = bad;
+        linalg::PackedSymmetric<T> Q(n, Cb.data(), lda, linalg::PackedSymmetric<T>::symmetrize, &scan);
+        CHECK_FALSE(scan.finite);
+      }
+    }
+  }
+}

@@ -4,9 +4,13 @@
 //   PackedSymmetric<T> S(n, A, lda)   copies the UPPER triangle (diagonal included) of the
 //                                     row-major n×n A (lda ≥ n); the strictly lower part is
 //                                     never read. Errors (bilin::Error): n < 1, lda < n.
-//   PackedSymmetric<T> S(n, A, lda, PackedSymmetric<T>::symmetrize)
+//   PackedSymmetric<T> S(n, A, lda, PackedSymmetric<T>::symmetrize, &scan)
 //                                     packs (A + Aᵀ)/2 instead, reading both triangles (each
-//                                     entry rounded once, as 0.5·a_ij + 0.5·a_ji).
+//                                     entry rounded once, as 0.5·a_ij + 0.5·a_ji: a symmetric
+//                                     A is packed unchanged, but for subnormal entries). If
+//                                     scan is given (may be null) it receives what the pass
+//                                     saw: max|a_ij|, max|a_ij − a_ji|, and whether every
+//                                     entry was finite (if not, the other two are meaningless).
 //   S.multiply(x, y)                  y = S·x (x, y: n elements each).
 //   S.multiply_block(X, Y, b)         Y[c] = S·X[c] for the b vectors stored as ROWS of X and Y
 //                                     (b × n, row-major), any b ≥ 0; Y must not overlap X.
@@ -48,12 +52,20 @@ class PackedSymmetric {
 
   struct Symmetrize {};
   static constexpr Symmetrize symmetrize{};
+  struct Scan {
+    double absmax = 0, asymmetry = 0;
+    bool finite = true;
+  };
 
   PackedSymmetric(index_t n, const T* A, index_t lda) : PackedSymmetric(n, lda) { pack<false>(A, lda); }
   // Folding the symmetrization into the packing saves eigh a full n×n pass over a transposed
   // copy when its input is symmetric only to rounding (2.5 ms of a 28 ms top-20 Lanczos run at
-  // n = 1024 on a 2 GHz Zen 1 core); the packing itself then takes 0.5 ms.
-  PackedSymmetric(index_t n, const T* A, index_t lda, Symmetrize) : PackedSymmetric(n, lda) { pack<true>(A, lda); }
+  // n = 1024 on a 2 GHz Zen 1 core); the packing itself then takes 0.5 ms. The scan saves eigh
+  // its own two passes over A (the finiteness and the symmetry check).
+  PackedSymmetric(index_t n, const T* A, index_t lda, Symmetrize, Scan* scan = nullptr) : PackedSymmetric(n, lda) {
+    const Scan sc = pack<true>(A, lda);
+    if (scan) *scan = sc;
+  }
 
   index_t n() const { return n_; }
   std::size_t bytes() const { return static_cast<std::size_t>(elements()) * sizeof(T); }
@@ -78,7 +90,7 @@ class PackedSymmetric {
   PackedSymmetric(index_t n, index_t lda) : n_(n), nt_((n + W - 1) / W) {
     BILIN_CHECK(n >= 1, "PackedSymmetric", "needs n >= 1, got ", n);
     BILIN_CHECK(lda >= n, "PackedSymmetric", "leading dimension ", lda, " is smaller than n = ", n);
-    data_ = alloc(elements());
+    data_ = alloc(elements(), false);  // pack writes every element, padding included
     xp_ = alloc(NB * np());
     yp_ = alloc(NB * np());
   }
@@ -89,9 +101,17 @@ class PackedSymmetric {
   // of A, rows 4 KiB apart at n = 1024 that share a few cache sets: 3 ms at n = 1024.)
   // Whole tiles move by vector loads and stores: through a scalar buffer, as the edge tiles
   // still do, packing took 1.2 ms (2.6 ms with Sym) at n = 1024 on a Zen 1 core, against 0.3
-  // (0.5). data_ is zero-filled, so the padding needs no writes.
+  // (0.5). Edge tiles write their zero padding too, so data_ needs no zero fill (a 2 MiB
+  // memset at n = 1024). With Sym the pass also returns the Scan (vector maxima, reduced once).
   template <bool Sym>
-  void pack(const T* A, index_t lda) {
+  Scan pack(const T* A, index_t lda) {
+    Scan scan;
+    T amax = 0, asym = 0, poison = 0;  // poison: Σ (x − x), NaN once any entry is not finite
+    [[maybe_unused]] auto vmax = [&] {
+      if constexpr (detail::vk_simd<T>) return typename detail::VK<T>::B(T(0));
+      else return 0;
+    };
+    [[maybe_unused]] auto vamax = vmax(), vasym = vmax(), vpoison = vmax();
     for (index_t I = 0; I < nt_; ++I) {
       const index_t ni = std::min(W, n_ - I * W);
       for (index_t J = I; J < nt_; ++J) {
@@ -110,8 +130,14 @@ class PackedSymmetric {
             }
             for (index_t r = 0; r < W; ++r) {
               const auto up = V::load(A + (I * W + r) * lda + J * W);
-              if constexpr (Sym) V::store(dst(r), T(0.5) * up + T(0.5) * low[r]);
-              else V::store(dst(r), up);
+              if constexpr (Sym) {
+                V::store(dst(r), T(0.5) * up + T(0.5) * low[r]);
+                vamax = V::absmax(V::absmax(vamax, up), low[r]);
+                vasym = V::absmax(vasym, up - low[r]);
+                vpoison = vpoison + ((up - up) + (low[r] - low[r]));
+              } else {
+                V::store(dst(r), up);
+              }
             }
             continue;
           }
@@ -125,25 +151,49 @@ class PackedSymmetric {
           T low[W * W] = {};  // low[c·W + r] = A(J·W + c, I·W + r)
           for (index_t c = 0; c < nj; ++c) std::copy_n(A + (J * W + c) * lda + I * W, ni, low + c * W);
           for (index_t r = 0; r < ni; ++r)
-            for (index_t c = 0; c < nj; ++c) tile[r * W + c] = T(0.5) * tile[r * W + c] + T(0.5) * low[c * W + r];
+            for (index_t c = 0; c < nj; ++c) {
+              const T up = tile[r * W + c], lo = low[c * W + r];
+              tile[r * W + c] = T(0.5) * up + T(0.5) * lo;
+              amax = std::max({amax, std::fabs(up), std::fabs(lo)});
+              asym = std::max(asym, std::fabs(up - lo));
+              poison += (up - up) + (lo - lo);
+            }
         } else if (J == I) {
           for (index_t r = 0; r < ni; ++r)  // diagonal tile: the lower half mirrors the upper
             for (index_t c = 0; c < r; ++c) tile[r * W + c] = tile[c * W + r];
         }
-        for (index_t r = 0; r < ni; ++r) std::copy_n(tile + r * W, nj, dst(r));
+        for (index_t r = 0; r < W; ++r) std::copy_n(tile + r * W, W, dst(r));  // with the padding
       }
     }
+    if constexpr (Sym) {
+      if constexpr (detail::vk_simd<T>) {
+        using V = detail::VK<T>;
+        alignas(64) T l[3][V::W];
+        vamax.store_aligned(l[0]);
+        vasym.store_aligned(l[1]);
+        vpoison.store_aligned(l[2]);
+        for (index_t q = 0; q < V::W; ++q) {
+          amax = std::max(amax, l[0][q]);
+          asym = std::max(asym, l[1][q]);
+          poison += l[2][q];
+        }
+      }
+      scan.absmax = static_cast<double>(amax);
+      scan.asymmetry = static_cast<double>(asym);
+      scan.finite = poison == T(0);
+    }
+    return scan;
   }
 
   struct Free {
     void operator()(T* p) const { std::free(p); }
   };
   using Buf = std::unique_ptr<T[], Free>;
-  static Buf alloc(index_t count) {
+  static Buf alloc(index_t count, bool zero = true) {
     const std::size_t bytes = (static_cast<std::size_t>(count) * sizeof(T) + 63) / 64 * 64;
     T* p = static_cast<T*>(std::aligned_alloc(64, bytes));
     if (!p) throw std::bad_alloc();
-    std::fill_n(p, count, T(0));
+    if (zero) std::fill_n(p, count, T(0));
     return Buf(p);
   }
   index_t np() const { return nt_ * W; }
