@@ -136,8 +136,8 @@ struct CountingOp {
 };
 
 // Orthogonalize the b rows of W against the first j rows of V (rows ld apart in both), twice
-// where needed (block CGS2). C (j × b, C[i·b + t]) receives the summed coefficients in double; tmp (j × b) is
-// scratch. Each pass reads V twice (multi_dot, multi_sub) for all b rows at once.
+// where needed (block CGS2). C (j × b, C[i·b + t]) receives the summed coefficients in double;
+// tmp (j × b) is scratch. Each pass reads V twice (multi_dot, multi_sub) for all b rows at once.
 // local > 0: first remove the components along the last `local` rows alone. In a Lanczos step
 // those carry nearly all of A·v (the three-term recurrence), so the full pass that follows
 // only corrects rounding, cancels little, and rarely needs its second pass (measured, float
