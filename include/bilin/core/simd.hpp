@@ -3,8 +3,8 @@
 // Why a header of its own: g++ 12 flags the deliberate `__Y = __Y` inside its own AVX-512
 // intrinsics (_mm512_undefined_ps and friends, used by every unpack, shuffle and permute) as
 // "(maybe) used uninitialized" wherever they are inlined: an -march=native build on an
-// AVX-512 machine printed 654 such warnings from bilin's SIMD code, none of them real (fixed
-// in g++ 13). g++ decides by the diagnostic state at the intrinsic's own line, so including
+// AVX-512 machine printed 654 such warnings from bilin's SIMD code, none of them real.
+// g++ decides by the diagnostic state at the intrinsic's own line, so including
 // the headers with those two warnings off silences exactly them, in every function that
 // inlines an intrinsic, while user code keeps both warnings. (Should the user include
 // <immintrin.h> before bilin, their own state applies; the warnings are harmless either way.)

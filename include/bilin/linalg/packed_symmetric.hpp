@@ -107,11 +107,12 @@ class PackedSymmetric {
   Scan pack(const T* A, index_t lda) {
     Scan scan;
     T amax = 0, asym = 0, poison = 0;  // poison: Σ (x − x), NaN once any entry is not finite
-    [[maybe_unused]] auto vmax = [&] {
+    // the same three as SIMD lanes, for whole tiles (a plain 0 where there is no SIMD type)
+    [[maybe_unused]] auto zero = [] {
       if constexpr (detail::vk_simd<T>) return typename detail::VK<T>::B(T(0));
       else return 0;
     };
-    [[maybe_unused]] auto vamax = vmax(), vasym = vmax(), vpoison = vmax();
+    [[maybe_unused]] auto vamax = zero(), vasym = zero(), vpoison = zero();
     for (index_t I = 0; I < nt_; ++I) {
       const index_t ni = std::min(W, n_ - I * W);
       for (index_t J = I; J < nt_; ++J) {
