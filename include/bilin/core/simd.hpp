@@ -1,4 +1,16 @@
-// bilin/core/simd.hpp — the one place bilin includes xsimd and the x86 intrinsics headers.
+// bilin/core/simd.hpp — the one place bilin includes xsimd and the x86 intrinsics headers, and
+// the one place it chooses the SIMD target.
+//
+// Contract: bilin::simd::arch is the xsimd architecture every bilin kernel computes with (the
+// GEMM, the linalg vector kernels, the elementwise maps and reductions, the fused ops), chosen
+// at compile time from what -march enabled: AVX-512F, else AVX2 with FMA, else SSE2, else none
+// (void: scalar code only). simd::batch<T> is the vector of T on it, simd::vectorized<T> says
+// whether T (float or double) has a vector path on it, simd::has_fma whether a·b + c fuses.
+// Why AVX-512F and never xsimd's default_arch: on an AVX-512BW machine xsimd 8.1 picks avx512bw,
+// whose integer `select` (reached from xsimd::log, exp, pow …) does not compile at -O0 with
+// g++ 12 (the AVX-512BW blend intrinsics are macros with casts there); float and double code
+// gains nothing from AVX-512BW (it adds 8- and 16-bit integer instructions), so one target
+// for all kernels also keeps a debug build compiling.
 //
 // Why a header of its own: g++ 12 flags the deliberate `__Y = __Y` inside its own AVX-512
 // intrinsics (_mm512_undefined_ps and friends, used by every unpack, shuffle and permute) as
@@ -22,3 +34,29 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+
+#include <type_traits>
+
+namespace bilin::simd {
+
+#if XSIMD_WITH_AVX512F
+using arch = xsimd::avx512f;
+inline constexpr bool has_fma = true;
+#elif XSIMD_WITH_FMA3_AVX2
+using arch = xsimd::fma3<xsimd::avx2>;
+inline constexpr bool has_fma = true;
+#elif XSIMD_WITH_SSE2
+using arch = xsimd::sse2;
+inline constexpr bool has_fma = false;
+#else
+using arch = void;
+inline constexpr bool has_fma = false;
+#endif
+
+template <class T>
+inline constexpr bool vectorized = !std::is_void_v<arch> && (std::is_same_v<T, float> || std::is_same_v<T, double>);
+
+template <class T>
+using batch = xsimd::batch<T, arch>;
+
+}  // namespace bilin::simd

@@ -84,7 +84,7 @@ inline void normal_group64(std::uint64_t key, std::uint64_t ctr, float* out) {
     u1[16 + i] = static_cast<float>((w[2][i] >> 8) + 1) * 0x1.0p-24f;
     u2[16 + i] = static_cast<float>(w[3][i] >> 8) * 0x1.0p-24f;
   }
-  using B = xsimd::batch<float>;
+  using B = simd::batch<float>;
   constexpr int W = static_cast<int>(B::size);
   static_assert(32 % W == 0, "SIMD width must divide 32");
   for (int j = 0; j < 32; j += W) {

@@ -2,7 +2,7 @@
 //
 // Contract: no autodiff, no allocation of tensors. Operands are (pointer, strides) read with
 // the output's shape; broadcasting is expressed by stride 0. Functors are generic callables
-// `f(x)` / `f(x, y)` that work on both T and xsimd::batch<T> so the contiguous inner loop runs
+// `f(x)` / `f(x, y)` that work on both T and simd::batch<T> so the contiguous inner loop runs
 // in SIMD registers and the tail on scalars. Large maps are split across OpenMP threads by
 // rows; each output element is written by exactly one thread, so results never depend on the
 // thread count.
@@ -21,8 +21,9 @@ namespace bilin::kernels {
 // Below this many elements a map stays on one thread: starting a team costs more.
 inline constexpr index_t kParallelGrain = 1 << 15;
 
+// T has a vector path on core/simd.hpp's target.
 template <class T>
-inline constexpr bool simd_ok = std::is_same_v<T, float> || std::is_same_v<T, double>;
+inline constexpr bool simd_ok = simd::vectorized<T>;
 
 // Merge neighbouring axes that are laid out back to back in every operand, so that contiguous
 // tensors become a single long row whatever their rank.
@@ -87,7 +88,7 @@ void map_contiguous(const T* a, T* out, index_t n, F f) {
   auto body = [&](index_t lo, index_t hi) {
     index_t i = lo;
     if constexpr (simd_ok<T>) {
-      using B = xsimd::batch<T>;
+      using B = simd::batch<T>;
       constexpr index_t W = static_cast<index_t>(B::size);
       for (; i + W <= hi; i += W) f(B::load_unaligned(a + i)).store_unaligned(out + i);
     }
@@ -128,7 +129,7 @@ void map_binary(const Shape& shape, const T* a, const Strides& sa, const T* b, c
     T* po = out + off[2];
     index_t j = 0;
     if constexpr (simd_ok<T>) {
-      using B = xsimd::batch<T>;
+      using B = simd::batch<T>;
       constexpr index_t W = static_cast<index_t>(B::size);
       if (is[0] == 1 && is[1] == 1) {
         for (; j + W <= n; j += W) f(B::load_unaligned(pa + j), B::load_unaligned(pb + j)).store_unaligned(po + j);

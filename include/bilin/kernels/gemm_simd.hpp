@@ -1,7 +1,7 @@
 // bilin/kernels/gemm_simd.hpp — the SIMD vocabulary the GEMM micro-kernel is written in.
 //
-// Contract: gemm_simd<T> names the widest vector type the compiler was told it may use
-// (chosen at compile time from xsimd's XSIMD_WITH_* macros, i.e. from -march):
+// Contract: gemm_simd<T> names the vector type of core/simd.hpp's target (simd::arch, chosen
+// at compile time from -march) when that target has FMA:
 //   AVX-512F  -> xsimd::batch<T, avx512f>     (32 vector registers)
 //   AVX2+FMA  -> xsimd::batch<T, fma3<avx2>>   (16 vector registers)
 //   otherwise -> plain T                        (scalar fallback, width 1)
@@ -14,16 +14,10 @@
 
 namespace bilin::kernels::gemm_detail {
 
-#if XSIMD_WITH_AVX512F
-using simd_arch = xsimd::avx512f;
-inline constexpr int simd_register_count = 32;
-#elif XSIMD_WITH_FMA3_AVX2
-using simd_arch = xsimd::fma3<xsimd::avx2>;
-inline constexpr int simd_register_count = 16;
-#else
-using simd_arch = void;
-inline constexpr int simd_register_count = 0;
-#endif
+// core/simd.hpp's target when it fuses multiply-add (the micro-kernel is a chain of FMAs;
+// without them the scalar kernel is used).
+using simd_arch = std::conditional_t<simd::has_fma, simd::arch, void>;
+inline constexpr int simd_register_count = std::is_same_v<simd_arch, xsimd::avx512f> ? 32 : std::is_void_v<simd_arch> ? 0 : 16;
 
 template <class T, class Arch = simd_arch>
 struct gemm_simd {

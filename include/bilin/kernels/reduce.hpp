@@ -21,7 +21,7 @@ T sum_contiguous(const T* p, index_t n) {
   index_t i = 0;
   double acc = 0;
   if constexpr (simd_ok<T>) {
-    using B = xsimd::batch<T>;
+    using B = simd::batch<T>;
     constexpr index_t W = static_cast<index_t>(B::size);
     if (n >= 4 * W) {
       B a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));

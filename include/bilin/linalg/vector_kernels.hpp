@@ -29,22 +29,13 @@
 
 namespace bilin::linalg::detail {
 
-#if XSIMD_WITH_AVX512F
-using vk_arch = xsimd::avx512f;
-#elif XSIMD_WITH_FMA3_AVX2
-using vk_arch = xsimd::fma3<xsimd::avx2>;
-#elif XSIMD_WITH_SSE2
-using vk_arch = xsimd::sse2;
-#else
-using vk_arch = void;
-#endif
-
+// The kernels below run on the one target core/simd.hpp chooses.
 template <class T>
-inline constexpr bool vk_simd = !std::is_void_v<vk_arch> && (std::is_same_v<T, float> || std::is_same_v<T, double>);
+inline constexpr bool vk_simd = simd::vectorized<T>;
 
 template <class T>
 struct VK {
-  using B = xsimd::batch<T, vk_arch>;
+  using B = simd::batch<T>;
   static constexpr index_t W = static_cast<index_t>(B::size);
   static B load(const T* p) { return B::load_unaligned(p); }
   static void store(T* p, const B& v) { v.store_unaligned(p); }

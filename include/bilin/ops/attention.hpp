@@ -52,7 +52,7 @@ double exp_shift_sum(T* row, index_t n, T m) {
   index_t j = 0;
   double total = 0;
   if constexpr (simd_ok<T>) {
-    using B = xsimd::batch<T>;
+    using B = simd::batch<T>;
     constexpr index_t W = static_cast<index_t>(B::size);
     B acc(T(0));
     const B mv(m);
@@ -75,7 +75,7 @@ T row_max(const T* row, index_t n) {
   T m = -std::numeric_limits<T>::infinity();
   index_t j = 0;
   if constexpr (simd_ok<T>) {
-    using B = xsimd::batch<T>;
+    using B = simd::batch<T>;
     constexpr index_t W = static_cast<index_t>(B::size);
     if (n >= W) {
       B acc = B::load_unaligned(row);
@@ -140,7 +140,7 @@ void attention_backward_head(const T* q, const T* k, const T* v, index_t ld, con
       const T Di = static_cast<T>(di);
       index_t j = 0;
       if constexpr (simd_ok<T>) {
-        using B = xsimd::batch<T>;
+        using B = simd::batch<T>;
         constexpr index_t W = static_cast<index_t>(B::size);
         const B lv(l), dv_(Di), sv(scale);
         for (; j + W <= n; j += W) {

@@ -107,7 +107,7 @@ Tensor<T> bilinear_product(const Tensor<T>& z, Gate gate = Gate::None) {
       const T* rt = l + h;
       T* o = y.data() + r * h;
       index_t j = 0;
-      using B = xsimd::batch<T>;
+      using B = simd::batch<T>;
       constexpr index_t W = static_cast<index_t>(B::size);
       for (; j + W <= h; j += W) (act.fwd(B::load_unaligned(l + j)) * B::load_unaligned(rt + j)).store_unaligned(o + j);
       for (; j < h; ++j) o[j] = act.fwd(l[j]) * rt[j];
@@ -127,7 +127,7 @@ Tensor<T> bilinear_product(const Tensor<T>& z, Gate gate = Gate::None) {
         T* dl = gz.data() + r * h2;
         T* dr = dl + h;
         index_t j = 0;
-        using B = xsimd::batch<T>;
+        using B = simd::batch<T>;
         constexpr index_t W = static_cast<index_t>(B::size);
         for (; j + W <= h; j += W) {
           const B lv = B::load_unaligned(l + j), rv = B::load_unaligned(rt + j), gv = B::load_unaligned(gr + j);

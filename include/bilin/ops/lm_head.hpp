@@ -69,7 +69,7 @@ Tensor<T> linear_cross_entropy(const Tensor<T>& x, const Tensor<T>& W, const Ind
       double s = 0;
       index_t j = 0;
       if constexpr (kernels::simd_ok<T>) {
-        using B = xsimd::batch<T>;
+        using B = simd::batch<T>;
         constexpr index_t Wd = static_cast<index_t>(B::size);
         B acc(T(0));
         const B mv(mx);

@@ -31,7 +31,7 @@ void rms_norm_rows(const T* x, const T* w, T* y, T* r, index_t rows, index_t D, 
     double ss = 0;
     index_t j = 0;
     if constexpr (simd_ok<T>) {
-      using B = xsimd::batch<T>;
+      using B = simd::batch<T>;
       constexpr index_t W = static_cast<index_t>(B::size);
       B acc(T(0));
       for (; j + W <= D; j += W) {

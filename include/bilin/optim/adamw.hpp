@@ -161,7 +161,7 @@ class AdamW : public Optimizer<T> {
       m_out = mv;
       v_out = vv;
     };
-    using B = xsimd::batch<T>;
+    using B = simd::batch<T>;
     constexpr index_t W = static_cast<index_t>(B::size);
     T* p = job.p;
     const T* g = job.g;
