@@ -12,7 +12,28 @@
 #include <unordered_set>
 
 #include "../core/tensor.hpp"
-#include "../ops/reduce.hpp"
+#include "../kernels/reduce.hpp"
+#include "untracked.hpp"
+
+namespace bilin {
+
+// Sum `g` down to `shape` over the axes that broadcasting expanded (the engine's one place
+// for undoing broadcasting; the same kernel as the sum op's forward).
+template <class T>
+Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  BILIN_CHECK(broadcast_shapes(shape, g.shape(), "sum_to") == g.shape(), "sum_to", "gradient of shape ",
+              to_string(g.shape()), " does not broadcast from ", to_string(shape));
+  const std::size_t lead = g.shape().size() - shape.size();
+  std::vector<bool> reduce(g.shape().size());
+  for (std::size_t i = 0; i < g.shape().size(); ++i)
+    reduce[i] = i < lead || (shape[i - lead] == 1 && g.shape()[i] != 1);
+  auto out = Tensor<T>::empty(shape);
+  kernels::sum_axes(g.shape(), g.data(), g.strides(), reduce, out.data());
+  return out;
+}
+
+}  // namespace bilin
 
 namespace bilin::autograd {
 

@@ -35,6 +35,17 @@ inline index_t numel(const Shape& s) {
   return n;
 }
 
+// Whether (s, st) walks its elements back to back in row-major order (strides of size-1 axes
+// do not matter).
+inline bool is_contiguous(const Shape& s, const Strides& st) {
+  index_t acc = 1;
+  for (std::size_t i = s.size(); i-- > 0;) {
+    if (s[i] != 1 && st[i] != acc) return false;
+    acc *= s[i];
+  }
+  return true;
+}
+
 inline Strides contiguous_strides(const Shape& s) {
   Strides st(s.size());
   index_t acc = 1;

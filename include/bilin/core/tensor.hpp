@@ -25,6 +25,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "error.hpp"
@@ -185,16 +186,7 @@ class Tensor {
   index_t size(index_t axis) const { return shape()[normalize_axis(axis, shape().size(), "size")]; }
   index_t stride(index_t axis) const { return strides()[normalize_axis(axis, shape().size(), "stride")]; }
   index_t numel() const { return bilin::numel(impl().shape); }
-  bool is_contiguous() const {
-    index_t acc = 1;
-    const auto& s = shape();
-    const auto& st = strides();
-    for (std::size_t i = s.size(); i-- > 0;) {
-      if (s[i] != 1 && st[i] != acc) return false;
-      acc *= s[i];
-    }
-    return true;
-  }
+  bool is_contiguous() const { return bilin::is_contiguous(shape(), strides()); }
   const std::shared_ptr<Storage<T>>& storage() const { return impl().storage; }
   bool shares_storage_with(const Tensor& o) const { return defined() && o.defined() && storage() == o.storage(); }
   const std::shared_ptr<TensorImpl<T>>& impl_ptr() const { return impl_; }
@@ -400,5 +392,10 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
 
 using TensorF = Tensor<float>;
 using TensorD = Tensor<double>;
+
+// Tensors by name, in order: a module's parameters, an optimizer's state, a checkpoint's
+// contents (here, below nn/ and optim/, because both speak it).
+template <class T>
+using NamedTensors = std::vector<std::pair<std::string, Tensor<T>>>;
 
 }  // namespace bilin

@@ -1,7 +1,10 @@
 // bilin/kernels/reduce.hpp — raw reductions over contiguous rows or leading axes.
 //
 // Contract: `in` is contiguous. reduce_rows treats it as [rows, len] and writes one value per
-// row; sum_leading treats it as [outer, inner] and sums over outer (column sums). Float sums
+// row; sum_leading treats it as [outer, inner] and sums over outer (column sums). For any
+// layout and any set of axes, as_rows lays the elements out as such a [rows, len] block and
+// sum_axes sums over the axes (the sum op's forward and the engine's undoing of broadcasting
+// both call it, so the two sum alike). Float sums
 // accumulate in SIMD lanes and then in double per row, which keeps the error of long rows
 // near that of pairwise summation. argmax/argmin return the first index of the extreme value;
 // NaN compares as larger than everything for max and smaller for min, so it propagates.
@@ -10,6 +13,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 #include "../core/simd.hpp"
 
 #include "elementwise.hpp"
@@ -94,6 +98,47 @@ void sum_leading(const T* in, index_t outer, index_t inner, T* out) {
       }
       for (index_t j = lo; j < hi; ++j) out[j] = static_cast<T>(acc[j - lo]);
     }
+  }
+}
+
+// The elements of x (shape, strides: any layout) as a contiguous [rows, len] block: the kept
+// axes (reduce[i] false) first, the reduced ones after, each in axis order. Returns x itself
+// when that is already its layout, else a copy made in `buffer`.
+template <class T>
+const T* as_rows(const Shape& shape, const T* x, const Strides& strides, const std::vector<bool>& reduce,
+                 std::vector<T>& buffer) {
+  Shape s;
+  Strides st;
+  for (int pass = 0; pass < 2; ++pass)
+    for (std::size_t i = 0; i < shape.size(); ++i)
+      if (reduce[i] == (pass == 1)) {
+        s.push_back(shape[i]);
+        st.push_back(strides[i]);
+      }
+  if (is_contiguous(s, st)) return x;
+  buffer.resize(static_cast<std::size_t>(numel(s)));
+  strided_copy(s, x, st, buffer.data(), contiguous_strides(s));
+  return buffer.data();
+}
+
+// out = x (shape, strides: any layout) summed over the axes with reduce[i] set; out holds the
+// kept axes contiguously, in order (one value when every axis is reduced). Reducing the
+// leading axes of contiguous data (bias gradients, batch sums) is a column sum; any other
+// choice goes through the [rows, len] layout.
+template <class T>
+void sum_axes(const Shape& shape, const T* x, const Strides& strides, const std::vector<bool>& reduce, T* out) {
+  index_t rows = 1, len = 1;
+  std::size_t n_reduced = 0, n_leading = 0;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    (reduce[i] ? len : rows) *= shape[i];
+    if (reduce[i]) n_leading += n_reduced++ == i;
+  }
+  const bool leading = is_contiguous(shape, strides) && n_reduced > 0 && n_leading == n_reduced;
+  if (leading && n_reduced < shape.size()) {
+    sum_leading(x, len, rows, out);
+  } else {
+    std::vector<T> buffer;
+    reduce_rows(as_rows(shape, x, strides, reduce, buffer), rows, len, out, ReduceOp::Sum);
   }
 }
 

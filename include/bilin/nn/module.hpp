@@ -22,8 +22,7 @@
 
 namespace bilin::nn {
 
-template <class T>
-using NamedTensors = std::vector<std::pair<std::string, Tensor<T>>>;
+using bilin::NamedTensors;  // core/tensor.hpp; nn::NamedTensors stays a name for it
 
 template <class T>
 class Module {

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "../autograd/function.hpp"
+#include "../autograd/untracked.hpp"
 #include "../kernels/elementwise.hpp"
 #include "views.hpp"
 
@@ -160,15 +161,6 @@ Tensor<T> unary(const Tensor<T>& x, const char* name, F f) {
   });
 }
 
-// out = f(a, b) with broadcasting, no graph.
-template <class T, class F>
-Tensor<T> zip(const Tensor<T>& a, const Tensor<T>& b, const char* name, F f) {
-  const Shape s = broadcast_shapes(a.shape(), b.shape(), name);
-  auto out = Tensor<T>::empty(s);
-  kernels::map_binary(s, a.data(), broadcast_strides(a.shape(), a.strides(), s), b.data(),
-                      broadcast_strides(b.shape(), b.strides(), s), out.data(), f);
-  return out;
-}
 }  // namespace detail
 
 template <class T> Tensor<T> neg(const Tensor<T>& x) { return detail::unary(x, "neg", fn::Neg{}); }

@@ -18,6 +18,7 @@ using Axes = std::vector<index_t>;
 
 namespace detail {
 struct ReducePlan {
+  std::vector<bool> reduce;        // per axis: reduced or kept
   std::vector<int> reduced, kept;  // axis numbers
   Shape out_keep, out_drop;        // result shapes with / without size-1 reduced axes
   index_t rows = 1, len = 1;       // rows = kept elements, len = reduced elements
@@ -43,19 +44,8 @@ inline ReducePlan plan_reduce(const Shape& s, const Axes& axes, const char* op) 
       p.out_drop.push_back(s[i]);
     }
   }
+  p.reduce = std::move(red);
   return p;
-}
-
-// The input rearranged as a contiguous [rows, len] block (kept axes first): a view when the
-// reduced axes are already the trailing ones of a contiguous tensor, a copy otherwise.
-template <class T>
-Tensor<T> as_rows(const Tensor<T>& x, const ReducePlan& p) {
-  std::vector<index_t> order;
-  for (int a : p.kept) order.push_back(a);
-  for (int a : p.reduced) order.push_back(a);
-  NoGradGuard ng;
-  Tensor<T> y = x.detach().permute(order);
-  return y.is_contiguous() ? y : contiguous_copy(y);
 }
 
 // max/min/argmax/argmin share this: values [rows] and first-extreme indices [rows].
@@ -63,10 +53,11 @@ template <class T>
 std::pair<Tensor<T>, std::vector<std::int64_t>> extreme(const Tensor<T>& x, const ReducePlan& p,
                                                         kernels::ReduceOp op, const char* name) {
   BILIN_CHECK(p.len > 0, name, "cannot reduce over an empty axis of shape ", to_string(x.shape()));
-  Tensor<T> rows = as_rows(x, p);
+  std::vector<T> buffer;
+  const T* rows = kernels::as_rows(x.shape(), x.data(), x.strides(), p.reduce, buffer);
   auto out = Tensor<T>::empty(p.out_keep);
   std::vector<std::int64_t> idx(static_cast<std::size_t>(p.rows));
-  kernels::reduce_rows(rows.data(), p.rows, p.len, out.data(), op, idx.data());
+  kernels::reduce_rows(rows, p.rows, p.len, out.data(), op, idx.data());
   return {out, idx};
 }
 
@@ -98,16 +89,7 @@ template <class T>
 Tensor<T> sum(const Tensor<T>& x, const Axes& axes = {}, bool keepdim = false) {
   const detail::ReducePlan p = detail::plan_reduce(x.shape(), axes, "sum");
   auto out = Tensor<T>::empty(p.out_keep);
-  // Reducing the leading axes of a contiguous tensor (bias gradients, batch sums) is a column
-  // sum; everything else goes through the [rows, len] layout.
-  bool leading = x.is_contiguous() && !p.reduced.empty();
-  for (std::size_t i = 0; i < p.reduced.size() && leading; ++i) leading = p.reduced[i] == static_cast<int>(i);
-  if (leading && !p.kept.empty()) {
-    kernels::sum_leading(x.data(), p.len, p.rows, out.data());
-  } else {
-    Tensor<T> rows = detail::as_rows(x, p);
-    kernels::reduce_rows(rows.data(), p.rows, p.len, out.data(), kernels::ReduceOp::Sum);
-  }
+  kernels::sum_axes(x.shape(), x.data(), x.strides(), p.reduce, out.data());
   if (!keepdim) out = out.reshape(p.out_drop);
   const Shape in_shape = x.shape(), keep_shape = p.out_keep;
   return autograd::record(out, "sum", {x}, [in_shape, keep_shape](const Tensor<T>& g) {
@@ -153,20 +135,4 @@ Tensor<std::int64_t> argmin(const Tensor<T>& x, const Axes& axes = {}, bool keep
   auto res = detail::extreme(x, p, kernels::ReduceOp::ArgMin, "argmin");
   return Tensor<std::int64_t>::from_vector(res.second, keepdim ? p.out_keep : p.out_drop);
 }
-
-// Sum `g` down to `shape` over the axes that broadcasting expanded (the engine's one place
-// for undoing broadcasting).
-template <class T>
-Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
-  if (g.shape() == shape) return g;
-  BILIN_CHECK(broadcast_shapes(shape, g.shape(), "sum_to") == g.shape(), "sum_to", "gradient of shape ",
-              to_string(g.shape()), " does not broadcast from ", to_string(shape));
-  Axes axes;
-  const std::size_t lead = g.shape().size() - shape.size();
-  for (std::size_t i = 0; i < g.shape().size(); ++i)
-    if (i < lead || (shape[i - lead] == 1 && g.shape()[i] != 1)) axes.push_back(static_cast<index_t>(i));
-  NoGradGuard ng;
-  return sum(g, axes, true).reshape(shape);
-}
-
 }  // namespace bilin

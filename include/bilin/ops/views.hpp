@@ -13,6 +13,7 @@
 #include <numeric>
 
 #include "../autograd/function.hpp"
+#include "../autograd/untracked.hpp"
 #include "../core/tensor.hpp"
 #include "../kernels/elementwise.hpp"
 
@@ -50,14 +51,6 @@ inline Shape infer_shape(Shape shape, index_t n, const Shape& from, const char* 
   BILIN_CHECK(numel(shape) == n, op, "cannot reshape ", to_string(from), " (", n, " elements) into ",
               to_string(shape), " (", numel(shape), " elements)");
   return shape;
-}
-
-// Copy `src` (any strides) into a fresh contiguous tensor without recording anything.
-template <class T>
-Tensor<T> contiguous_copy(const Tensor<T>& src) {
-  auto out = Tensor<T>::empty(src.shape());
-  kernels::strided_copy(src.shape(), src.data(), src.strides(), out.data(), out.strides());
-  return out;
 }
 
 // Gradient of a view: zeros of the base's shape with g written where the view looked.

@@ -62,15 +62,15 @@ class AdamW : public Optimizer<T> {
     ++this->steps_;
   }
 
-  nn::NamedTensors<T> state_dict() const override {
-    nn::NamedTensors<T> out = Optimizer<T>::state_dict();
+  NamedTensors<T> state_dict() const override {
+    NamedTensors<T> out = Optimizer<T>::state_dict();
     this->export_buffers(out, "exp_avg", exp_avg_);
     this->export_buffers(out, "exp_avg_sq", exp_avg_sq_);
     for (std::size_t i = 0; i < param_steps_.size(); ++i)
       out.emplace_back("step." + std::to_string(i), Tensor<T>::scalar(static_cast<T>(param_steps_[i])));
     return out;
   }
-  void load_state_dict(const nn::NamedTensors<T>& sd) override {
+  void load_state_dict(const NamedTensors<T>& sd) override {
     Optimizer<T>::load_state_dict(sd);
     this->import_buffers(sd, "exp_avg", exp_avg_);
     this->import_buffers(sd, "exp_avg_sq", exp_avg_sq_);

@@ -27,7 +27,6 @@
 #include <vector>
 
 #include "../core/tensor.hpp"
-#include "../nn/module.hpp"
 
 namespace bilin::optim {
 
@@ -61,10 +60,10 @@ class Optimizer {
   std::int64_t steps() const { return steps_; }
   const std::vector<Tensor<T>>& params() const { return params_; }
 
-  virtual nn::NamedTensors<T> state_dict() const {
+  virtual NamedTensors<T> state_dict() const {
     return {{"step", Tensor<T>::scalar(static_cast<T>(steps_))}};
   }
-  virtual void load_state_dict(const nn::NamedTensors<T>& sd) {
+  virtual void load_state_dict(const NamedTensors<T>& sd) {
     for (const auto& [name, t] : sd)
       if (name == "step") {
         BILIN_CHECK(t.numel() == 1, "optimizer", "'step' must hold one value, got shape ", to_string(t.shape()));
@@ -102,12 +101,12 @@ class Optimizer {
     return bufs[i];
   }
   // Named per-parameter buffers for state_dict ("exp_avg.0", ...), skipping never-created ones.
-  static void export_buffers(nn::NamedTensors<T>& out, const std::string& prefix, const std::vector<Tensor<T>>& bufs) {
+  static void export_buffers(NamedTensors<T>& out, const std::string& prefix, const std::vector<Tensor<T>>& bufs) {
     for (std::size_t i = 0; i < bufs.size(); ++i)
       if (bufs[i].defined()) out.emplace_back(prefix + "." + std::to_string(i), bufs[i]);
   }
   // Inverse of export_buffers: copies "<prefix>.<i>" entries into fresh buffers, checking shapes.
-  void import_buffers(const nn::NamedTensors<T>& sd, const std::string& prefix, std::vector<Tensor<T>>& bufs) const {
+  void import_buffers(const NamedTensors<T>& sd, const std::string& prefix, std::vector<Tensor<T>>& bufs) const {
     bufs.assign(params_.size(), Tensor<T>());
     const std::string head = prefix + ".";
     for (const auto& [name, t] : sd) {

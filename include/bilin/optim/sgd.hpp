@@ -64,12 +64,12 @@ class SGD : public Optimizer<T> {
     ++this->steps_;
   }
 
-  nn::NamedTensors<T> state_dict() const override {
-    nn::NamedTensors<T> out = Optimizer<T>::state_dict();
+  NamedTensors<T> state_dict() const override {
+    NamedTensors<T> out = Optimizer<T>::state_dict();
     this->export_buffers(out, "momentum_buffer", buf_);
     return out;
   }
-  void load_state_dict(const nn::NamedTensors<T>& sd) override {
+  void load_state_dict(const NamedTensors<T>& sd) override {
     Optimizer<T>::load_state_dict(sd);
     this->import_buffers(sd, "momentum_buffer", buf_);
   }
