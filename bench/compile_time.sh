@@ -31,9 +31,10 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # The README's first ```cpp block, as tests/readme.cmake and tests/check_headers.sh take it.
-awk '/^```cpp$/ {on = 1; next} on && /^```$/ {exit} on' "$root/README.md" > "$tmp/bilin.cpp"
-grep -q '#include <bilin/bilin.hpp>' "$tmp/bilin.cpp" || { echo "compile_time.sh: README example does not include <bilin/bilin.hpp>" >&2; exit 1; }
-sed 's#<bilin/bilin.hpp>#<bilin/core.hpp>#' "$tmp/bilin.cpp" > "$tmp/core.cpp"
+awk '/^```cpp$/ {on = 1; next} on && /^```$/ {exit} on' "$root/README.md" > "$tmp/readme.cpp"
+grep -qE '#include <bilin/(bilin|core)\.hpp>' "$tmp/readme.cpp" ||
+  { echo "compile_time.sh: README example includes neither <bilin/core.hpp> nor <bilin/bilin.hpp>" >&2; exit 1; }
+for v in core bilin; do sed -E "s#<bilin/(bilin|core)\.hpp>#<bilin/$v.hpp>#" "$tmp/readme.cpp" > "$tmp/$v.cpp"; done
 
 flags="-std=c++20 -O2 -march=native -fopenmp"
 variants=()

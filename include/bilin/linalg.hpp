@@ -1,0 +1,12 @@
+// bilin/linalg.hpp — symmetric eigensolvers.
+//
+// Contract: includes linalg/ (eigh: one entry point choosing the method; Jacobi; Householder
+// tridiagonalization with implicit QL or divide and conquer; block Lanczos for the top
+// eigenpairs of large or matrix-free operators). They work on Tensor<T> and raw buffers and
+// pull in core/ and kernels/ only: no autodiff, no files, no stb.
+#pragma once
+
+#include "linalg/eigh.hpp"
+#include "linalg/jacobi.hpp"
+#include "linalg/lanczos.hpp"
+#include "linalg/tridiagonal.hpp"
