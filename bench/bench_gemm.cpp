@@ -9,26 +9,22 @@
 
 #include <vector>
 
-#ifdef _OPENMP
 #include <omp.h>
-#endif
 
 namespace {
 
-using bilin::kernels::gemm_index;
+using bilin::index_t;
 using bilin::kernels::Trans;
 
 template <class T>
-void run_gemm(benchmark::State& state, Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K, int threads) {
-#ifdef _OPENMP
+void run_gemm(benchmark::State& state, Trans ta, Trans tb, index_t M, index_t N, index_t K, int threads) {
   omp_set_num_threads(threads);
-#endif
   bilin::Generator g(1);
   std::vector<T> A(static_cast<std::size_t>(M * K)), B(static_cast<std::size_t>(K * N)),
       C(static_cast<std::size_t>(M * N));
   for (auto& x : A) x = static_cast<T>(g.uniform(-1, 1));
   for (auto& x : B) x = static_cast<T>(g.uniform(-1, 1));
-  const gemm_index lda = ta == Trans::N ? K : M, ldb = tb == Trans::N ? N : K;
+  const index_t lda = ta == Trans::N ? K : M, ldb = tb == Trans::N ? N : K;
   for (auto _ : state) {
     bilin::kernels::gemm<T>(ta, tb, M, N, K, T(1), A.data(), lda, B.data(), ldb, T(0), C.data(), N);
     benchmark::DoNotOptimize(C.data());
@@ -41,7 +37,7 @@ void run_gemm(benchmark::State& state, Trans ta, Trans tb, gemm_index M, gemm_in
 
 template <class T>
 void BM_gemm_square(benchmark::State& state) {
-  const gemm_index n = state.range(0);
+  const index_t n = state.range(0);
   run_gemm<T>(state, Trans::N, Trans::N, n, n, n, static_cast<int>(state.range(1)));
 }
 

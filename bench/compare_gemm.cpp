@@ -47,25 +47,23 @@
 
 #include "gemm_peak.hpp"
 
-#ifdef _OPENMP
 #include <omp.h>
-#endif
 
 extern char** environ;
 
 namespace {
 
-using bilin::kernels::gemm_index;
+using bilin::index_t;
 using bilin::kernels::Trans;
 
 struct Case {
-  gemm_index M, N, K;
+  index_t M, N, K;
   Trans ta, tb;
   std::string shape() const { return std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K); }
   std::string op() const { return std::string(ta == Trans::N ? "N" : "T") + (tb == Trans::N ? "N" : "T"); }
   double flops() const { return 2.0 * double(M) * double(N) * double(K); }
-  gemm_index lda() const { return ta == Trans::N ? K : M; }
-  gemm_index ldb() const { return tb == Trans::N ? N : K; }
+  index_t lda() const { return ta == Trans::N ? K : M; }
+  index_t ldb() const { return tb == Trans::N ? N : K; }
 };
 
 // Same matrices in parent and children: filled from a seed derived from the shape.
@@ -108,9 +106,7 @@ double time_openblas(Operands& o, int threads) {
 }
 
 double time_bilin(Operands& o, int threads) {
-#ifdef _OPENMP
   omp_set_num_threads(threads);
-#endif
   const Case& c = o.c;
   auto call = [&] {
     bilin::kernels::gemm<float>(c.ta, c.tb, c.M, c.N, c.K, 1.0f, o.A.data(), c.lda(), o.B.data(), c.ldb(), 0.0f,

@@ -10,9 +10,7 @@
 #include <chrono>
 #include <cstdint>
 
-#ifdef _OPENMP
 #include <omp.h>
-#endif
 
 namespace bilin_bench {
 
@@ -78,9 +76,7 @@ inline double fma_peak_gflops(int threads, double seconds = 0.05, int repeats = 
   for (int r = 0; r < repeats; ++r) {
     double flops = 0;
     const auto t0 = std::chrono::steady_clock::now();
-#ifdef _OPENMP
 #pragma omp parallel num_threads(threads) reduction(+ : flops)
-#endif
     flops += fma_loop(iters) * static_cast<double>(iters);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, flops / s * 1e-9);

@@ -10,12 +10,10 @@
 #include <string>
 #include <vector>
 
-#ifdef _OPENMP
 #include <omp.h>
-#endif
 
 using bilin::kernels::gemm;
-using bilin::kernels::gemm_index;
+using bilin::index_t;
 using bilin::kernels::gemm_reference;
 using bilin::kernels::Trans;
 
@@ -32,15 +30,15 @@ const char* name(Trans t) { return t == Trans::N ? "N" : "T"; }
 
 struct Problem {
   Trans ta, tb;
-  gemm_index M, N, K, lda, ldb, ldc;
+  index_t M, N, K, lda, ldb, ldc;
 };
 
 // Storage size of op(X) (rows×cols of the op) with leading dimension ld.
-gemm_index stored(Trans t, gemm_index rows, gemm_index cols, gemm_index ld) {
+index_t stored(Trans t, index_t rows, index_t cols, index_t ld) {
   return t == Trans::N ? (rows - 1) * ld + cols : (cols - 1) * ld + rows;
 }
 
-Problem make_problem(Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K, gemm_index pad) {
+Problem make_problem(Trans ta, Trans tb, index_t M, index_t N, index_t K, index_t pad) {
   return {ta, tb, M, N, K, (ta == Trans::N ? K : M) + pad, (tb == Trans::N ? N : K) + pad, N + pad};
 }
 
@@ -61,11 +59,11 @@ void check(const Problem& p, T alpha, T beta, bool nan_in_c, bilin::Generator& g
   for (std::size_t i = 0; i < B.size(); ++i) Ba[i] = std::abs(B[i]);
   gemm_reference<T>(p.ta, p.tb, p.M, p.N, p.K, T(1), Aa.data(), p.lda, Ba.data(), p.ldb, T(0), S.data(), p.ldc);
   const double eps = std::numeric_limits<T>::epsilon();
-  gemm_index bad = 0;
+  index_t bad = 0;
   double worst = 0;
-  for (gemm_index i = 0; i < p.M; ++i)
-    for (gemm_index j = 0; j < p.N; ++j) {
-      const gemm_index at = i * p.ldc + j;
+  for (index_t i = 0; i < p.M; ++i)
+    for (index_t j = 0; j < p.N; ++j) {
+      const index_t at = i * p.ldc + j;
       const double c0 = beta == T(0) ? 0.0 : std::abs(double(beta) * C0[at]);
       const double tol = 2.0 * (p.K + 2) * eps * (std::abs(double(alpha)) * S[at] + c0) + 1e-30;
       const double err = std::abs(double(C[at]) - double(R[at]));
@@ -73,10 +71,10 @@ void check(const Problem& p, T alpha, T beta, bool nan_in_c, bilin::Generator& g
       worst = std::max(worst, err / tol);
     }
   // Padding between rows of C must be untouched.
-  gemm_index touched = 0;
-  for (gemm_index i = 0; i + 1 < p.M; ++i)
-    for (gemm_index j = p.N; j < p.ldc; ++j) {
-      const gemm_index at = i * p.ldc + j;
+  index_t touched = 0;
+  for (index_t i = 0; i + 1 < p.M; ++i)
+    for (index_t j = p.N; j < p.ldc; ++j) {
+      const index_t at = i * p.ldc + j;
       if (!(C[at] == C0[at] || (std::isnan(C[at]) && std::isnan(C0[at])))) ++touched;
     }
   INFO(name(p.ta) << name(p.tb) << " M=" << p.M << " N=" << p.N << " K=" << p.K << " lda=" << p.lda
@@ -88,7 +86,7 @@ void check(const Problem& p, T alpha, T beta, bool nan_in_c, bilin::Generator& g
 
 // Odd mixes of 1, 3, 17, 63, 255, 1023: small path, packed path, MR/NR edges, several K
 // slices (K > KC) and M blocks (M > MC); kept small enough for the naive reference.
-const std::vector<std::array<gemm_index, 3>> kShapes = {
+const std::vector<std::array<index_t, 3>> kShapes = {
     {1, 1, 1},     {3, 17, 63},    {17, 3, 255},   {63, 255, 17},  {255, 63, 1023}, {1023, 17, 3},
     {1, 1023, 63}, {1023, 1, 255}, {255, 255, 63}, {63, 63, 1023}, {1023, 63, 255}, {17, 1023, 255},
     {3, 255, 1023}};
@@ -102,7 +100,7 @@ void run_all_shapes() {
       for (const auto& s : kShapes) {
         // Cycle through alpha/beta cases and padding so every op combination sees each.
         const int v = which++ % 4;
-        const gemm_index pad = v % 2 == 0 ? 0 : 5;
+        const index_t pad = v % 2 == 0 ? 0 : 5;
         const T alpha = v == 0 ? T(1) : v == 1 ? T(-0.75) : v == 2 ? T(2.5) : T(1);
         const T beta = v == 0 ? T(0) : v == 1 ? T(1) : v == 2 ? T(-0.5) : T(0);
         check<T>(make_problem(ta, tb, s[0], s[1], s[2], pad), alpha, beta, v == 3, g);
@@ -124,7 +122,7 @@ TEST_CASE("gemm alpha/beta variations and beta == 0 never reads C", "[gemm]") {
   for (Trans ta : {Trans::N, Trans::T})
     for (Trans tb : {Trans::N, Trans::T}) {
       // one small-path and one packed-path size, padded leading dimensions
-      for (gemm_index n : {gemm_index(9), gemm_index(130)}) {
+      for (index_t n : {index_t(9), index_t(130)}) {
         const Problem p = make_problem(ta, tb, n + 3, n, n + 1, 3);
         check<float>(p, 1.0f, 0.0f, true, g);
         check<double>(p, 1.0, 0.0, true, g);
@@ -160,12 +158,11 @@ TEST_CASE("gemm blocking edges: many K slices, M blocks and N blocks", "[gemm]")
 }
 
 TEST_CASE("gemm result does not depend on the thread count", "[gemm][omp]") {
-#ifdef _OPENMP
   const int saved = omp_get_max_threads();
   bilin::Generator g(5);
   for (Trans ta : {Trans::N, Trans::T})
     for (Trans tb : {Trans::N, Trans::T}) {
-      const gemm_index M = 1023, N = 255, K = 700;
+      const index_t M = 1023, N = 255, K = 700;
       const Problem p = make_problem(ta, tb, M, N, K, 1);
       const auto A = random_vec<float>(static_cast<std::size_t>(stored(ta, M, K, p.lda)), g);
       const auto B = random_vec<float>(static_cast<std::size_t>(stored(tb, K, N, p.ldb)), g);
@@ -191,7 +188,7 @@ TEST_CASE("gemm result does not depend on the thread count", "[gemm][omp]") {
     }
   // Column split (few rows, many columns) must agree too.
   {
-    const gemm_index M = 20, N = 3000, K = 300;
+    const index_t M = 20, N = 3000, K = 300;
     const auto A = random_vec<double>(static_cast<std::size_t>(M * K), g);
     const auto B = random_vec<double>(static_cast<std::size_t>(K * N), g);
     std::vector<double> C1(static_cast<std::size_t>(M * N)), C2(C1.size());
@@ -205,22 +202,19 @@ TEST_CASE("gemm result does not depend on the thread count", "[gemm][omp]") {
     CHECK(C1 == C2);
   }
   omp_set_num_threads(saved);
-#else
-  SUCCEED("built without OpenMP");
-#endif
 }
 
 TEST_CASE("gemm_strided_batched multiplies each matrix of the batch", "[gemm]") {
   bilin::Generator g(9);
-  const gemm_index M = 37, N = 29, K = 70, batch = 3;
-  const gemm_index sa = M * K + 4, sb = K * N + 2, sc = M * N + 1;
+  const index_t M = 37, N = 29, K = 70, batch = 3;
+  const index_t sa = M * K + 4, sb = K * N + 2, sc = M * N + 1;
   const auto A = random_vec<float>(static_cast<std::size_t>(sa * batch), g);
   const auto B = random_vec<float>(static_cast<std::size_t>(sb * batch), g);
   auto C = random_vec<float>(static_cast<std::size_t>(sc * batch), g);
   auto R = C;
   bilin::kernels::gemm_strided_batched<float>(Trans::T, Trans::N, M, N, K, 0.5f, A.data(), M, sa, B.data(), N, sb,
                                               2.0f, C.data(), N, sc, batch);
-  for (gemm_index b = 0; b < batch; ++b)
+  for (index_t b = 0; b < batch; ++b)
     gemm_reference<float>(Trans::T, Trans::N, M, N, K, 0.5f, A.data() + b * sa, M, B.data() + b * sb, N, 2.0f,
                           R.data() + b * sc, N);
   for (std::size_t i = 0; i < C.size(); ++i) REQUIRE(C[i] == Approx(R[i]).margin(1e-4));
@@ -230,7 +224,7 @@ TEST_CASE("gemm_strided_batched multiplies each matrix of the batch", "[gemm]") 
   auto H = G;
   bilin::kernels::gemm_strided_batched<float>(Trans::T, Trans::N, M, N, K, 0.5f, A.data(), M, sa, B.data(), N, sb,
                                               2.0f, G.data(), N, sc, batch);
-  for (gemm_index b = 0; b < batch; ++b)
+  for (index_t b = 0; b < batch; ++b)
     gemm<float>(Trans::T, Trans::N, M, N, K, 0.5f, A.data() + b * sa, M, B.data() + b * sb, N, 2.0f,
                 H.data() + b * sc, N);
   CHECK(G == H);

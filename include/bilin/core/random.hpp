@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "shape.hpp"  // index_t
+
 namespace bilin {
 
 class Generator {
@@ -109,19 +111,19 @@ class Generator {
   // Bulk fills: element i uses block (start + i/4), so any split across threads gives the
   // same result as a serial loop. Each fill starts on a fresh block.
   template <class T>
-  void fill_uniform(T* out, std::int64_t n, double lo, double hi) {
+  void fill_uniform(T* out, index_t n, double lo, double hi) {
     const std::uint64_t start = begin_bulk(n, sizeof(T) == 8 ? 2 : 4);
     const double scale = hi - lo;
     if constexpr (sizeof(T) == 8) {
 #pragma omp parallel for schedule(static) if (n > 65536)
-      for (std::int64_t b = 0; b < (n + 1) / 2; ++b) {
+      for (index_t b = 0; b < (n + 1) / 2; ++b) {
         const Block k = philox(seed_, start + static_cast<std::uint64_t>(b));
         out[2 * b] = static_cast<T>(lo + scale * u64_to_double(k.v[0], k.v[1]));
         if (2 * b + 1 < n) out[2 * b + 1] = static_cast<T>(lo + scale * u64_to_double(k.v[2], k.v[3]));
       }
     } else {
 #pragma omp parallel for schedule(static) if (n > 65536)
-      for (std::int64_t b = 0; b < (n + 3) / 4; ++b) {
+      for (index_t b = 0; b < (n + 3) / 4; ++b) {
         const Block k = philox(seed_, start + static_cast<std::uint64_t>(b));
         for (int j = 0; j < 4 && 4 * b + j < n; ++j)
           out[4 * b + j] = static_cast<T>(lo + scale * static_cast<double>(u32_to_float(k.v[j])));
@@ -129,10 +131,10 @@ class Generator {
     }
   }
   template <class T>
-  void fill_normal(T* out, std::int64_t n, double mean, double stddev) {
+  void fill_normal(T* out, index_t n, double mean, double stddev) {
     const std::uint64_t start = begin_bulk(n, 2);
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (std::int64_t b = 0; b < (n + 1) / 2; ++b) {
+    for (index_t b = 0; b < (n + 1) / 2; ++b) {
       const Block k = philox(seed_, start + static_cast<std::uint64_t>(b));
       // two normals per block, one from each 32-bit pair (keeps float and double streams equal)
       const double z0 = box_muller(k.v[0], k.v[1]).first;
@@ -143,7 +145,7 @@ class Generator {
   }
 
  private:
-  std::uint64_t begin_bulk(std::int64_t n, std::int64_t per_block) {
+  std::uint64_t begin_bulk(index_t n, index_t per_block) {
     buffered_ = 0;
     const std::uint64_t start = counter_;
     counter_ += static_cast<std::uint64_t>((n + per_block - 1) / per_block);

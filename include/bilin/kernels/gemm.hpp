@@ -30,12 +30,12 @@
 namespace bilin::kernels {
 
 template <class T>
-void gemm_reference(Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K, T alpha, const T* A,
-                    gemm_index lda, const T* B, gemm_index ldb, T beta, T* C, gemm_index ldc) {
-  for (gemm_index i = 0; i < M; ++i)
-    for (gemm_index j = 0; j < N; ++j) {
+void gemm_reference(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
+                    index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+  for (index_t i = 0; i < M; ++i)
+    for (index_t j = 0; j < N; ++j) {
       double acc = 0;
-      for (gemm_index k = 0; k < K; ++k) {
+      for (index_t k = 0; k < K; ++k) {
         const T a = ta == Trans::N ? A[i * lda + k] : A[k * lda + i];
         const T b = tb == Trans::N ? B[k * ldb + j] : B[j * ldb + k];
         acc += static_cast<double>(a) * static_cast<double>(b);
@@ -48,24 +48,19 @@ void gemm_reference(Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K
 namespace gemm_detail {
 // Each extra thread must get at least this many multiply-adds to pay for waking it, so small
 // products run serially on the calling thread (no fork/join, no barrier).
-inline constexpr gemm_index macs_per_thread = 96 * 96 * 96;
+inline constexpr index_t macs_per_thread = 96 * 96 * 96;
 
-inline int gemm_threads(gemm_index macs) {
-#ifdef _OPENMP
+inline int gemm_threads(index_t macs) {
   if (omp_in_parallel()) return 1;
-  const gemm_index by_work = std::max<gemm_index>(1, macs / macs_per_thread);
-  return static_cast<int>(std::min<gemm_index>(omp_get_max_threads(), by_work));
-#else
-  (void)macs;
-  return 1;
-#endif
+  const index_t by_work = std::max<index_t>(1, macs / macs_per_thread);
+  return static_cast<int>(std::min<index_t>(omp_get_max_threads(), by_work));
 }
 }  // namespace gemm_detail
 
 namespace gemm_detail {
 // Throws bilin::Error(op, ...) naming the offending size or leading dimension.
-inline void gemm_check(const char* op, Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K, gemm_index lda,
-                       gemm_index ldb, gemm_index ldc) {
+inline void gemm_check(const char* op, Trans ta, Trans tb, index_t M, index_t N, index_t K, index_t lda,
+                       index_t ldb, index_t ldc) {
   BILIN_CHECK(M >= 0 && N >= 0 && K >= 0, op, "negative size M=", M, " N=", N, " K=", K);
   if (M == 0 || N == 0) return;
   BILIN_CHECK(ldc >= N, op, "ldc=", ldc, " < N=", N);
@@ -78,12 +73,12 @@ inline void gemm_check(const char* op, Trans ta, Trans tb, gemm_index M, gemm_in
 
 // gemm without argument checks; `threads` as from gemm_threads.
 template <class T>
-void gemm_unchecked(Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K, T alpha, const T* A, gemm_index lda,
-                    const T* B, gemm_index ldb, T beta, T* C, gemm_index ldc, int threads) {
+void gemm_unchecked(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+                    const T* B, index_t ldb, T beta, T* C, index_t ldc, int threads) {
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0)) {
-    for (gemm_index i = 0; i < M; ++i)
-      for (gemm_index j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    for (index_t i = 0; i < M; ++i)
+      for (index_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
     return;
   }
   if (tb == Trans::N && (M <= 4 || K <= 8)) {
@@ -95,8 +90,8 @@ void gemm_unchecked(Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K
 }  // namespace gemm_detail
 
 template <class T>
-void gemm(Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K, T alpha, const T* A, gemm_index lda,
-          const T* B, gemm_index ldb, T beta, T* C, gemm_index ldc) {
+void gemm(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+          const T* B, index_t ldb, T beta, T* C, index_t ldc) {
   gemm_detail::gemm_check("gemm", ta, tb, M, N, K, lda, ldb, ldc);
   gemm_detail::gemm_unchecked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
                               gemm_detail::gemm_threads(M * N * K));
@@ -105,22 +100,20 @@ void gemm(Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K, T alpha,
 // Products too small to use every thread on their own run side by side instead, one per
 // thread, each serially; either way every matrix is computed exactly as a lone gemm would.
 template <class T>
-void gemm_strided_batched(Trans ta, Trans tb, gemm_index M, gemm_index N, gemm_index K, T alpha, const T* A,
-                          gemm_index lda, gemm_index stride_a, const T* B, gemm_index ldb, gemm_index stride_b,
-                          T beta, T* C, gemm_index ldc, gemm_index stride_c, gemm_index batch) {
+void gemm_strided_batched(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
+                          index_t lda, index_t stride_a, const T* B, index_t ldb, index_t stride_b,
+                          T beta, T* C, index_t ldc, index_t stride_c, index_t batch) {
   BILIN_CHECK(batch >= 0, "gemm_strided_batched", "negative batch=", batch);
   gemm_detail::gemm_check("gemm_strided_batched", ta, tb, M, N, K, lda, ldb, ldc);
   const int threads = gemm_detail::gemm_threads(M * N * K);
-#ifdef _OPENMP
   if (batch > 1 && !omp_in_parallel() && threads < omp_get_max_threads()) {
 #pragma omp parallel for schedule(static)
-    for (gemm_index b = 0; b < batch; ++b)
+    for (index_t b = 0; b < batch; ++b)
       gemm_detail::gemm_unchecked(ta, tb, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
                                   C + b * stride_c, ldc, 1);
     return;
   }
-#endif
-  for (gemm_index b = 0; b < batch; ++b)
+  for (index_t b = 0; b < batch; ++b)
     gemm_detail::gemm_unchecked(ta, tb, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
                                 C + b * stride_c, ldc, threads);
 }

@@ -22,9 +22,7 @@
 #include <new>
 #include <utility>
 
-#ifdef _OPENMP
 #include <omp.h>
-#endif
 
 #include "gemm_microkernel.hpp"
 #include "gemm_pack.hpp"
@@ -46,9 +44,9 @@ struct gemm_default_blocking {
   static constexpr int MR = S::registers >= 32 ? 14 : (W > 1 ? 6 : 4);
   static constexpr int NV = S::registers >= 32 ? 2 : (W > 1 ? 2 : 4);
   static constexpr int NR = NV * W;
-  static constexpr kindex KC = S::registers >= 32 ? 512 : 256;
-  static constexpr kindex MC = MR * 16;
-  static constexpr kindex NC = NR * 128;
+  static constexpr index_t KC = S::registers >= 32 ? 512 : 256;
+  static constexpr index_t MC = MR * 16;
+  static constexpr index_t NC = NR * 128;
 };
 
 // 64-byte aligned scratch that only grows; one per thread and role.
@@ -82,7 +80,7 @@ T* thread_scratch(std::size_t n) {
 }
 
 template <class T>
-using kernel_fn = void (*)(kindex, const T*, kindex, const T*, T, T, T*, kindex);
+using kernel_fn = void (*)(index_t, const T*, index_t, const T*, T, T, T*, index_t);
 
 // table[ak][mr]: the micro-kernel for mr rows (1..MR) and A layout (ak = k-major).
 template <class T, int MR, int NV, std::size_t... I>
@@ -91,67 +89,65 @@ constexpr std::array<std::array<kernel_fn<T>, MR + 1>, 2> make_kernel_table(std:
            {nullptr, &micro_kernel<T, static_cast<int>(I) + 1, NV, true>...}}};
 }
 
-inline kindex ceil_div(kindex a, kindex b) { return (a + b - 1) / b; }
-inline kindex round_up(kindex a, kindex b) { return ceil_div(a, b) * b; }
+inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+inline index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
 // Split n into the fewest blocks of at most max_block, equal in size, a multiple of unit.
-inline kindex balanced_block(kindex n, kindex max_block, kindex unit) {
+inline index_t balanced_block(index_t n, index_t max_block, index_t unit) {
   return round_up(ceil_div(n, ceil_div(n, max_block)), unit);
 }
 
 // K slice depth: a function of K alone, so the summation order never depends on threads.
 template <class Blocking>
-kindex k_slice(kindex K) { return balanced_block(K, Blocking::KC, 1); }
+index_t k_slice(index_t K) { return balanced_block(K, Blocking::KC, 1); }
 
 template <class T, class Blocking>
-void gemm_blocked(Trans ta, Trans tb, kindex M, kindex N, kindex K, T alpha, const T* A, kindex lda, const T* B,
-                  kindex ldb, T beta, T* C, kindex ldc, int max_threads) {
+void gemm_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+                  index_t ldb, T beta, T* C, index_t ldc, int max_threads) {
   constexpr int MR = Blocking::MR, NV = Blocking::NV, NR = Blocking::NR;
   static constexpr auto kernels = make_kernel_table<T, MR, NV>(std::make_index_sequence<MR>{});
-  const kindex kc = k_slice<Blocking>(K);
-  const kindex nc = balanced_block(N, Blocking::NC, NR);
+  const index_t kc = k_slice<Blocking>(K);
+  const index_t nc = balanced_block(N, Blocking::NC, NR);
   T* const bpack = thread_scratch<T, 0>(static_cast<std::size_t>(kc * nc));
 
   auto body = [&](int tid, int nt) {
     // Thread grid tm × tn: split rows when each thread gets several A micro-panels, else columns.
-    const kindex mpanels = ceil_div(M, MR);
+    const index_t mpanels = ceil_div(M, MR);
     int tm = nt;
     while (tm > 1 && (nt % tm != 0 || mpanels < 4 * tm)) --tm;
     const int tn = nt / tm;
     const int ti = tid / tn, tj = tid % tn;
     // Equal row counts, not whole panels: a thread's last, shorter panel runs a kernel for
     // fewer rows, which computes those elements exactly as a full one would.
-    const kindex row0 = M * ti / tm, row1 = M * (ti + 1) / tm;
-    const kindex mc = row1 > row0 ? balanced_block(row1 - row0, Blocking::MC, MR) : MR;
+    const index_t row0 = M * ti / tm, row1 = M * (ti + 1) / tm;
+    const index_t mc = row1 > row0 ? balanced_block(row1 - row0, Blocking::MC, MR) : MR;
     T* const apack = thread_scratch<T, 1>(static_cast<std::size_t>(packed_a_size(mc, kc)));
     const auto& kern = kernels[ta == Trans::T];
-    const bool a_in_place = ta == Trans::N && a_rows_streamable(lda * kindex(sizeof(T)), MR);
+    const bool a_in_place = ta == Trans::N && a_rows_streamable(lda * index_t(sizeof(T)), MR);
     alignas(64) T tile[MR * NR];
 
-    for (kindex jc = 0; jc < N; jc += nc) {
-      const kindex ncb = std::min(nc, N - jc);
-      const kindex qn = ceil_div(ncb, NR);
-      for (kindex pc = 0; pc < K; pc += kc) {
-        const kindex kb = std::min(kc, K - pc);
+    for (index_t jc = 0; jc < N; jc += nc) {
+      const index_t ncb = std::min(nc, N - jc);
+      const index_t qn = ceil_div(ncb, NR);
+      for (index_t pc = 0; pc < K; pc += kc) {
+        const index_t kb = std::min(kc, K - pc);
         const T beta_eff = pc == 0 ? beta : T(1);
         pack_b<NR>(tb, B, ldb, pc, kb, jc, qn * tid / nt, qn * (tid + 1) / nt, ncb, bpack);
-#ifdef _OPENMP
         if (nt > 1) {
 #pragma omp barrier
         }
-#endif
-        const kindex q0 = qn * tj / tn, q1 = qn * (tj + 1) / tn;
-        for (kindex ic = row0; ic < row1; ic += mc) {
-          const kindex mb = std::min(mc, row1 - ic);
+        const index_t q0 = qn * tj / tn, q1 = qn * (tj + 1) / tn;
+        for (index_t ic = row0; ic < row1; ic += mc) {
+          const index_t mb = std::min(mc, row1 - ic);
           const T* abase = apack;
-          kindex as = lda;
+          index_t as = lda;
           if (a_in_place) abase = A + ic * lda + pc;
           else as = pack_a(ta, A, lda, ic, mb, pc, kb, apack);
-          for (kindex q = q0; q < q1; ++q) {
+          for (index_t q = q0; q < q1; ++q) {
             const T* bp = bpack + q * NR * kb;
-            const kindex j = jc + q * NR;
-            const int nr = static_cast<int>(std::min<kindex>(NR, N - j));
-            for (kindex ir = 0; ir < mb; ir += MR) {
-              const int mr = static_cast<int>(std::min<kindex>(MR, mb - ir));
+            const index_t j = jc + q * NR;
+            const int nr = static_cast<int>(std::min<index_t>(NR, N - j));
+            for (index_t ir = 0; ir < mb; ir += MR) {
+              const int mr = static_cast<int>(std::min<index_t>(MR, mb - ir));
               const T* ap = abase + (ta == Trans::N ? ir * as : ir);
               T* c = C + (ic + ir) * ldc + j;
               if (nr == NR) {
@@ -168,22 +164,18 @@ void gemm_blocked(Trans ta, Trans tb, kindex M, kindex N, kindex K, T alpha, con
             }
           }
         }
-#ifdef _OPENMP
         if (nt > 1) {
 #pragma omp barrier
         }
-#endif
       }
     }
   };
 
-#ifdef _OPENMP
   if (max_threads > 1) {
 #pragma omp parallel num_threads(max_threads)
     body(omp_get_thread_num(), omp_get_num_threads());
     return;
   }
-#endif
   body(0, 1);
 }
 

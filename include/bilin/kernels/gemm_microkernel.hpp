@@ -28,8 +28,8 @@ namespace bilin::kernels::gemm_detail {
 #endif
 
 template <class T, int MR, int NV, bool AKMajor>
-BILIN_GEMM_NOINLINE void micro_kernel(kindex kc, const T* __restrict a, kindex as, const T* __restrict b, T alpha,
-                                      T beta, T* __restrict c, kindex ldc) {
+BILIN_GEMM_NOINLINE void micro_kernel(index_t kc, const T* __restrict a, index_t as, const T* __restrict b, T alpha,
+                                      T beta, T* __restrict c, index_t ldc) {
   using S = gemm_simd<T>;
   using V = typename S::type;
   constexpr int W = S::width;
@@ -40,8 +40,8 @@ BILIN_GEMM_NOINLINE void micro_kernel(kindex kc, const T* __restrict a, kindex a
     BILIN_GEMM_UNROLL(NV)
     for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
   }
-  auto step = [&](kindex k0, kindex k1) {
-    for (kindex k = k0; k < k1; ++k) {
+  auto step = [&](index_t k0, index_t k1) {
+    for (index_t k = k0; k < k1; ++k) {
       V bv[NV];
       BILIN_GEMM_UNROLL(NV)
       for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * W);
@@ -60,7 +60,7 @@ BILIN_GEMM_NOINLINE void micro_kernel(kindex kc, const T* __restrict a, kindex a
 #endif
   // C is read once, at the end. Request its lines a few hundred cycles before that (early
   // enough to hide an L3 miss, late enough that the A/B streams do not evict them again).
-  const kindex tail = std::min<kindex>(kc, BILIN_GEMM_PF_TAIL);
+  const index_t tail = std::min<index_t>(kc, BILIN_GEMM_PF_TAIL);
   step(0, kc - tail);
 #if defined(__GNUC__)
   if (BILIN_GEMM_PF_TAIL > 0) {

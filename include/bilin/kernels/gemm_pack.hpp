@@ -54,10 +54,10 @@ inline void transpose16x16(__m512 r[16]) {
 // Bᵀ panel of NR (a multiple of 16) stored rows → k-major: 16×16 blocks through registers.
 // Returns the number of k handled (a multiple of 16); the caller finishes the rest.
 template <int NR>
-kindex pack_b_trans_avx512(const float* s, kindex ldb, kindex kc, float* d) {
-  const kindex k16 = kc / 16 * 16;
+index_t pack_b_trans_avx512(const float* s, index_t ldb, index_t kc, float* d) {
+  const index_t k16 = kc / 16 * 16;
   __m512 r[16];
-  for (kindex k = 0; k < k16; k += 16)
+  for (index_t k = 0; k < k16; k += 16)
     for (int h = 0; h < NR; h += 16) {
       for (int c = 0; c < 16; ++c) r[c] = _mm512_loadu_ps(s + (h + c) * ldb + k);
       transpose16x16(r);
@@ -67,8 +67,8 @@ kindex pack_b_trans_avx512(const float* s, kindex ldb, kindex kc, float* d) {
 }
 #endif
 
-inline kindex packed_a_stride(kindex n) { return (n + 15) / 16 * 16 + 16; }
-inline kindex packed_a_size(kindex mc, kindex kc) {
+inline index_t packed_a_stride(index_t n) { return (n + 15) / 16 * 16 + 16; }
+inline index_t packed_a_size(index_t mc, index_t kc) {
   return std::max(mc * packed_a_stride(kc), kc * packed_a_stride(mc));
 }
 
@@ -77,7 +77,7 @@ inline kindex packed_a_size(kindex mc, kindex kc) {
 // L1 set (64 sets of 64-byte lines, i.e. a 4 KiB period, on every current x86 L1d), where
 // they would evict each other before each line's 16 uses. A power-of-two lda ≥ 1024 floats
 // maps all rows onto one set; 784 or 1000 spreads them.
-inline bool a_rows_streamable(kindex stride_bytes, int rows) {
+inline bool a_rows_streamable(index_t stride_bytes, int rows) {
   int count[64] = {};
   for (int i = 0; i < rows; ++i)
     if (++count[(i * stride_bytes / 64) % 64] > 4) return false;
@@ -85,30 +85,30 @@ inline bool a_rows_streamable(kindex stride_bytes, int rows) {
 }
 
 template <class T>
-kindex pack_a(Trans ta, const T* A, kindex lda, kindex i0, kindex mc, kindex p0, kindex kc, T* dst) {
+index_t pack_a(Trans ta, const T* A, index_t lda, index_t i0, index_t mc, index_t p0, index_t kc, T* dst) {
   if (ta == Trans::N) {
-    const kindex as = packed_a_stride(kc);
-    for (kindex r = 0; r < mc; ++r) std::memcpy(dst + r * as, A + (i0 + r) * lda + p0, sizeof(T) * kc);
+    const index_t as = packed_a_stride(kc);
+    for (index_t r = 0; r < mc; ++r) std::memcpy(dst + r * as, A + (i0 + r) * lda + p0, sizeof(T) * kc);
     return as;
   }
-  const kindex as = packed_a_stride(mc);
-  for (kindex k = 0; k < kc; ++k) std::memcpy(dst + k * as, A + (p0 + k) * lda + i0, sizeof(T) * mc);
+  const index_t as = packed_a_stride(mc);
+  for (index_t k = 0; k < kc; ++k) std::memcpy(dst + k * as, A + (p0 + k) * lda + i0, sizeof(T) * mc);
   return as;
 }
 
 template <int NR, class T>
-void pack_b(Trans tb, const T* B, kindex ldb, kindex p0, kindex kc, kindex j0, kindex q0, kindex q1, kindex nc,
+void pack_b(Trans tb, const T* B, index_t ldb, index_t p0, index_t kc, index_t j0, index_t q0, index_t q1, index_t nc,
             T* dst) {
   if (q0 >= q1) return;
-  const kindex qfull = std::min(q1, nc / NR);  // panels without a right edge
+  const index_t qfull = std::min(q1, nc / NR);  // panels without a right edge
   if (tb == Trans::N) {
-    for (kindex k = 0; k < kc; ++k) {
+    for (index_t k = 0; k < kc; ++k) {
       const T* s = B + (p0 + k) * ldb + j0;
-      for (kindex q = q0; q < qfull; ++q) {
+      for (index_t q = q0; q < qfull; ++q) {
         T* d = dst + q * NR * kc + k * NR;
         for (int c = 0; c < NR; ++c) d[c] = s[q * NR + c];
       }
-      for (kindex q = std::max(q0, qfull); q < q1; ++q) {
+      for (index_t q = std::max(q0, qfull); q < q1; ++q) {
         T* d = dst + q * NR * kc + k * NR;
         const int nr = static_cast<int>(nc - q * NR);
         for (int c = 0; c < nr; ++c) d[c] = s[q * NR + c];
@@ -117,12 +117,12 @@ void pack_b(Trans tb, const T* B, kindex ldb, kindex p0, kindex kc, kindex j0, k
     }
     return;
   }
-  for (kindex q = q0; q < q1; ++q) {
-    const kindex j = q * NR;
-    const int nr = static_cast<int>(std::min<kindex>(NR, nc - j));
+  for (index_t q = q0; q < q1; ++q) {
+    const index_t j = q * NR;
+    const int nr = static_cast<int>(std::min<index_t>(NR, nc - j));
     T* d = dst + q * NR * kc;
     const T* s = B + (j0 + j) * ldb + p0;
-    kindex k = 0;
+    index_t k = 0;
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float> && NR % 16 == 0)
       if (nr == NR) k = pack_b_trans_avx512<NR>(s, ldb, kc, d);

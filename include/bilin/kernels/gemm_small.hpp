@@ -16,22 +16,22 @@
 namespace bilin::kernels::gemm_detail {
 
 template <class T>
-void gemm_small(Trans ta, kindex M, kindex N, kindex K, T alpha, const T* A, kindex lda, const T* B, kindex ldb,
-                T beta, T* C, kindex ldc) {
+void gemm_small(Trans ta, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B, index_t ldb,
+                T beta, T* C, index_t ldc) {
   T* row = thread_scratch<T, 2>(static_cast<std::size_t>(N));
-  for (kindex i = 0; i < M; ++i) {
+  for (index_t i = 0; i < M; ++i) {
     std::fill(row, row + N, T(0));
-    for (kindex k = 0; k < K; ++k) {
+    for (index_t k = 0; k < K; ++k) {
       const T a = ta == Trans::N ? A[i * lda + k] : A[k * lda + i];
       const T* __restrict b = B + k * ldb;
       T* __restrict r = row;
-      for (kindex j = 0; j < N; ++j) r[j] += a * b[j];
+      for (index_t j = 0; j < N; ++j) r[j] += a * b[j];
     }
     T* c = C + i * ldc;
     if (beta == T(0))
-      for (kindex j = 0; j < N; ++j) c[j] = alpha * row[j];
+      for (index_t j = 0; j < N; ++j) c[j] = alpha * row[j];
     else
-      for (kindex j = 0; j < N; ++j) c[j] = alpha * row[j] + beta * c[j];
+      for (index_t j = 0; j < N; ++j) c[j] = alpha * row[j] + beta * c[j];
   }
 }
 

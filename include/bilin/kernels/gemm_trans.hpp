@@ -1,17 +1,13 @@
-// bilin/kernels/gemm_trans.hpp — the two names every GEMM header shares.
+// bilin/kernels/gemm_trans.hpp — the transpose flag every GEMM header shares.
 //
-// Contract: Trans::N uses a stored operand as is, Trans::T as its transpose (see gemm.hpp);
-// gemm_index is the signed 64-bit size/stride type of the kernel layer.
+// Contract: Trans::N uses a stored operand as is, Trans::T as its transpose (see gemm.hpp).
+// Sizes, strides and leading dimensions are bilin::index_t (core/shape.hpp), the one signed
+// 64-bit index type of the whole library.
 #pragma once
-#include <cstdint>
+#include "../core/shape.hpp"
 
 namespace bilin::kernels {
 
-using gemm_index = std::int64_t;
 enum class Trans { N, T };
-
-namespace gemm_detail {
-using kindex = gemm_index;
-}
 
 }  // namespace bilin::kernels

@@ -56,9 +56,9 @@ class AdamW : public Optimizer<T> {
         jobs.push_back({p.data() + lo, g.data() + lo, m.data() + lo, v.data() + lo,
                         std::min(detail::kUpdateChunk, p.numel() - lo), k});
     }
-    const auto n = static_cast<std::int64_t>(jobs.size());
+    const auto n = static_cast<index_t>(jobs.size());
 #pragma omp parallel for schedule(static) if (n >= 4 && !omp_in_parallel())
-    for (std::int64_t j = 0; j < n; ++j) update(jobs[static_cast<std::size_t>(j)]);
+    for (index_t j = 0; j < n; ++j) update(jobs[static_cast<std::size_t>(j)]);
     ++this->steps_;
   }
 
