@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Includes point down the layers, never up (README "How the code is laid out"): every
-# `#include "../AREA/…"` or `"bilin/AREA/…"` in include/bilin/AREA2/*.hpp must name an area of the same or a lower
-# rank. Ranks: core 0; kernels, io, data 1; autograd 2; ops 3; nn, optim, linalg 4; train,
-# interp 5 (the house rules' table). A header that needs a piece from a higher layer means the
-# piece lives in the wrong place: move it down instead. The module headers at include/bilin/
-# (core.hpp, bilin.hpp, …) gather areas and are not ranked. Exits 1 listing every upward
-# include with its line number; an area missing from the table is an error too, so a new
-# directory gets a rank before it gets code.
+# `#include "../AREA/…"` or `"bilin/AREA/…"` in include/bilin/AREA2/*.hpp must name an area of
+# the same or a lower rank. Ranks: core 0; kernels, io, data 1; autograd 2; ops 3; nn, optim,
+# linalg 4; train, interp 5 (the house rules' table). A header that needs a piece from a
+# higher layer means the piece lives in the wrong place: move it down instead. The module
+# headers at include/bilin/ (core.hpp, bilin.hpp, …) gather areas and are not ranked. Exits 1
+# listing every upward include with its line number; an area missing from the table is an
+# error too, so a new directory gets a rank before it gets code.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rank() {
