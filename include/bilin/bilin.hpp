@@ -5,8 +5,10 @@
 // enable weight-based mechanistic interpretability" (Pearce et al., ICLR 2025).
 // Data flows one way: data → tensors → autodiff ops → modules → trainer → analysis → report.
 // Contract: this header is the module headers together (core, linalg, data, io, interp) plus
-// the trainers (train/); it compiles the stb image codec into the translation unit (through
-// io/png.hpp). For faster compiles include only the module you use: bilin/core.hpp for models
+// io/checkpoint.hpp; it compiles the stb image codec into the translation unit (through
+// io/png.hpp). The training loops (train/) are included by name, not from here: their
+// namespace bilin::train would clash with a program's own `train` function under
+// `using namespace bilin`. For faster compiles include only the module you use: bilin/core.hpp for models
 // and training steps, without files, images, eigensolvers or analyses. Each header below, and
 // each header they include, also compiles on its own and documents its contract at the top.
 #pragma once
@@ -17,6 +19,5 @@
 #include "io.hpp"      // files: safetensors, JSON, PNG, SVG, HTML report, flags
 #include "linalg.hpp"  // symmetric eigensolvers
 
-// training loops and their checkpoint/resume protocol
+// checkpoints of a model and its optimizer
 #include "io/checkpoint.hpp"
-#include "train/classifier_trainer.hpp"
