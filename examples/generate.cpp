@@ -15,7 +15,7 @@
 #include <string>
 
 #include <bilin/bilin.hpp>
-#include <bilin/io/checkpoint.hpp>
+#include <bilin/train/lm_checkpoint.hpp>
 #include <bilin/nn/generate.hpp>
 #include <bilin/nn/transformer.hpp>
 
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     BILIN_CHECK(n_tokens >= 0 && samples >= 1 && threads >= 1, "generate", "--tokens must be >= 0, --samples and --threads >= 1");
     omp_set_num_threads(threads);
 
-    const auto cfg = lm::read_lm_config(ckpt);
+    const auto cfg = train::read_lm_config(ckpt);
     const auto meta = io::read_checkpoint_metadata(ckpt);
     data::BpeTokenizer tok;
     if (!tok_path.empty()) {
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
                 " ids but the model only ", cfg.vocab);
     Generator gen(0);
     nn::Transformer<float> model(cfg, gen);
-    lm::load_lm_checkpoint(ckpt, model);
+    train::load_lm_checkpoint(ckpt, model);
     model.eval();
 
     const std::int64_t eot = static_cast<std::int64_t>(tok.special_id(data::kEndOfText));

@@ -21,12 +21,14 @@
 #include "bilin/bilin.hpp"
 #include "bilin/interp/figures.hpp"
 #include "bilin/interp/toy.hpp"
+#include "bilin/train/toy_trainer.hpp"
 #include "bilin/io/html_report.hpp"
 #include "bilin/io/json.hpp"
 #include "bilin/linalg/eigh.hpp"
 
 using namespace bilin;
 using namespace bilin::interp;
+using bilin::train::train_toy;
 
 namespace {
 

@@ -63,7 +63,7 @@
 #include "data/loader.hpp"
 #include "data/text.hpp"
 #include "io/atomic_file.hpp"
-#include "io/checkpoint.hpp"
+#include "train/checkpoint.hpp"
 #include "io/html_report.hpp"
 #include "io/json.hpp"
 #include "io/png.hpp"

@@ -28,11 +28,14 @@
 //   (→ int64; U64 values above INT64_MAX are an error) so PyTorch checkpoints in those dtypes
 //   load; AnyTensor::file_dtype() keeps the dtype that was in the file. Saving writes the six
 //   native dtypes only.
+// - read_checkpoint_metadata(path) reads only the header's "__metadata__" (cheap for large
+//   files); errors name the file and the byte offset.
 #pragma once
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <string>
@@ -469,6 +472,41 @@ inline TensorMap decode_safetensors(std::string_view bytes, const std::string& s
 inline TensorMap load_safetensors(const std::string& path) {
   const std::string bytes = read_file(path, "load_safetensors");
   return decode_safetensors(bytes, path);
+}
+
+// The string metadata of a safetensors file, from its header alone.
+inline std::map<std::string, std::string> read_checkpoint_metadata(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  BILIN_CHECK(in.good(), "read_checkpoint_metadata", path, ": cannot open file");
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::uint64_t>(in.tellg());
+  in.seekg(0);
+  unsigned char len[8] = {};
+  BILIN_CHECK(size >= 8 && in.read(reinterpret_cast<char*>(len), 8), "read_checkpoint_metadata", path,
+              ": file of ", size, " bytes is too short for a safetensors header (8-byte length at offset 0)");
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | len[i];
+  BILIN_CHECK(n <= size - 8, "read_checkpoint_metadata", path, ": header length ", n, " (offset 0) exceeds the ",
+              size - 8, " bytes after it");
+  std::string header(static_cast<std::size_t>(n), '\0');
+  BILIN_CHECK(static_cast<bool>(in.read(header.data(), static_cast<std::streamsize>(n))), "read_checkpoint_metadata",
+              path, ": could not read the ", n, "-byte header at offset 8");
+  json::Value h;
+  try {
+    h = json::parse(header);
+  } catch (const json::ParseError& e) {
+    throw Error("read_checkpoint_metadata", msg(path, ": header JSON is invalid at file byte ", 8 + e.offset(), ": ",
+                                                e.reason()));
+  }
+  std::map<std::string, std::string> out;
+  if (const json::Value* m = h.is_object() ? h.find("__metadata__") : nullptr) {
+    BILIN_CHECK(m->is_object(), "read_checkpoint_metadata", path, ": __metadata__ is not an object");
+    for (const auto& [k, v] : m->as_object()) {
+      BILIN_CHECK(v.is_string(), "read_checkpoint_metadata", path, ": metadata '", k, "' is not a string");
+      out[k] = v.as_string();
+    }
+  }
+  return out;
 }
 
 }  // namespace bilin::io
