@@ -1,7 +1,6 @@
 // analyze_mnist — the paper's image analyses for one trained checkpoint, as one HTML report.
 //
-//   analyze_mnist --ckpt PATH [--out DIR] [--dataset mnist|fmnist|PATH] [--residual on|off]
-//                 [--adv-samples N] [--norms 0.5,1,2,...] [--examples N] [--threads N]
+//   analyze_mnist --ckpt PATH [--out DIR] [--dataset mnist|fmnist|PATH] [flags]  (--help lists them)
 //
 // Reads a single-bilinear-layer classifier (bilin checkpoint, or a safetensors file exported
 // from PyTorch with the official layout embed.weight / blocks.0.weight [2d, d] / head.weight),
@@ -27,6 +26,7 @@
 #include "bilin/interp/quadratic_classifier.hpp"
 #include "bilin/interp/spectral.hpp"
 #include "bilin/interp/truncation.hpp"
+#include "bilin/io/flags.hpp"
 #include "bilin/io/html_report.hpp"
 #include "bilin/io/json.hpp"
 #include "bilin/io/safetensors.hpp"
@@ -49,57 +49,29 @@ struct Args {
   int threads = 0;
 };
 
-[[noreturn]] void usage(const std::string& err) {
-  std::cerr << "analyze_mnist: " << err << "\n"
-            << "usage: analyze_mnist --ckpt PATH [--out DIR] [--dataset mnist|fmnist|PATH] [--residual on|off]\n"
-            << "                     [--adv-samples N] [--norms 0.5,1,2] [--examples N] [--threads N]\n";
-  std::exit(2);
-}
-
-Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    auto val = [&]() -> std::string {
-      if (i + 1 >= argc) usage("missing value after " + k);
-      return argv[++i];
-    };
-    auto num = [&](const std::string& v) -> double {
-      char* end = nullptr;
-      const double d = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end) usage("'" + v + "' is not a number (for " + k + ")");
-      return d;
-    };
-    if (k == "--ckpt") a.ckpt = val();
-    else if (k == "--out") a.out = val();
-    else if (k == "--dataset") a.dataset = val();
-    else if (k == "--residual") {
-      const std::string v = val();
-      if (v != "on" && v != "off") usage("--residual takes on or off");
-      a.residual = v == "on";
-    } else if (k == "--adv-samples") a.adv_samples = static_cast<index_t>(num(val()));
-    else if (k == "--examples") a.examples = static_cast<index_t>(num(val()));
-    else if (k == "--threads") a.threads = static_cast<int>(num(val()));
-    else if (k == "--norms") {
-      a.norms.clear();
-      std::string v = val(), tok;
-      for (std::size_t p = 0; p <= v.size(); ++p) {
-        if (p == v.size() || v[p] == ',') {
-          a.norms.push_back(num(tok));
-          tok.clear();
-        } else {
-          tok += v[p];
-        }
-      }
-    } else if (k == "-h" || k == "--help") {
-      usage("help");
-    } else {
-      usage("unknown option " + k);
-    }
-  }
-  if (a.ckpt.empty()) usage("--ckpt is required");
-  if (a.adv_samples < 1 || a.examples < 0) usage("--adv-samples must be >= 1 and --examples >= 0");
-  return a;
+// Returns false after --help.
+bool parse(int argc, char** argv, Args& a) {
+  Flags f("analyze_mnist", "The paper's image analyses of one trained checkpoint, as one HTML report.");
+  f.value("ckpt", "", "the classifier checkpoint (bilin or the official PyTorch layout); required", "PATH")
+      .value("out", "analysis", "output folder: report.html and the pictures", "DIR")
+      .value("dataset", "", "mnist|fmnist|PATH (default: the checkpoint's 'dataset' metadata, else mnist)", "DATA")
+      .value("residual", "", "the model has a residual connection (default: from the checkpoint)", "on|off")
+      .value("adv-samples", "1000", "correctly classified test images in the adversarial sweep", "N")
+      .value("norms", "0.5,1,1.5,2,3,4,5,6", "perturbation L2 norms of the adversarial sweep", "X,Y,...")
+      .value("examples", "4", "test images explained in the report", "N")
+      .value("threads", "0", "OpenMP threads (0: OpenMP's default)", "N");
+  if (!f.parse(argc, argv)) return false;
+  a.ckpt = f.str("ckpt");
+  a.out = f.str("out");
+  a.dataset = f.str("dataset");
+  if (f.given("residual")) a.residual = f.choice("residual", {"on", "off"}) == "on";
+  a.adv_samples = f.integer("adv-samples");
+  a.examples = f.integer("examples");
+  a.threads = static_cast<int>(f.integer("threads"));
+  a.norms = f.reals("norms");
+  BILIN_CHECK(!a.ckpt.empty(), "analyze_mnist", "--ckpt is required");
+  BILIN_CHECK(a.adv_samples >= 1 && a.examples >= 0, "analyze_mnist", "--adv-samples must be >= 1 and --examples >= 0");
+  return true;
 }
 
 std::vector<std::string> class_names(const std::string& dataset) {
@@ -113,12 +85,13 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Args args = parse(argc, argv);
   const auto t_start = Clock::now();
-#ifdef _OPENMP
-  if (args.threads > 0) omp_set_num_threads(args.threads);
-#endif
   try {
+    Args args;
+    if (!parse(argc, argv, args)) return 0;
+#ifdef _OPENMP
+    if (args.threads > 0) omp_set_num_threads(args.threads);
+#endif
     // ------------------------------------------------------------------ model + data
     const io::TensorMap map = io::load_safetensors(args.ckpt);
     const BilinearClassifier<float> model = from_tensors<float>(map, args.residual);

@@ -2,7 +2,7 @@
 // show which eigenvector features decided it.
 //
 //   explain --ckpt PATH --image FILE [--out DIR] [--center com|box|none] [--invert auto|yes|no]
-//           [--top N]
+//           [--top N]                                               (--help explains each)
 //
 // FILE: PNG, JPEG, BMP, GIF or PNM, any size, dark ink on light paper or light on dark. It is
 // turned into a 28×28 MNIST-style input: grayscale, ink made white on black (inverted when the
@@ -26,6 +26,7 @@
 #include "bilin/interp/explain.hpp"
 #include "bilin/interp/figures.hpp"
 #include "bilin/interp/quadratic_classifier.hpp"
+#include "bilin/io/flags.hpp"
 #include "bilin/io/html_report.hpp"
 #include "bilin/io/image.hpp"
 #include "bilin/io/json.hpp"
@@ -36,13 +37,6 @@ using namespace bilin;
 using namespace bilin::interp;
 
 namespace {
-
-[[noreturn]] void usage(const std::string& err) {
-  std::cerr << "explain: " << err << "\n"
-            << "usage: explain --ckpt PATH --image FILE [--out DIR] [--center com|box|none] [--invert auto|yes|no]"
-               " [--top N]\n";
-  std::exit(2);
-}
 
 std::vector<std::string> class_names(const std::string& dataset) {
   if (dataset.find("fmnist") != std::string::npos || dataset.find("fashion") != std::string::npos)
@@ -76,29 +70,21 @@ std::vector<float> to_mnist(const io::Image& img, const std::string& center, con
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string ckpt, image, out = "explain_out", center = "com", invert = "auto";
-  index_t top = 3;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    if (k == "-h" || k == "--help") usage("help");
-    if (i + 1 >= argc) usage("missing value after " + k);
-    const std::string v = argv[++i];
-    if (k == "--ckpt") ckpt = v;
-    else if (k == "--image") image = v;
-    else if (k == "--out") out = v;
-    else if (k == "--center") {
-      if (v != "com" && v != "box" && v != "none") usage("--center takes com, box or none");
-      center = v;
-    } else if (k == "--invert") {
-      if (v != "auto" && v != "yes" && v != "no") usage("--invert takes auto, yes or no");
-      invert = v;
-    } else if (k == "--top") {
-      top = std::atoi(v.c_str());
-      if (top < 1 || top > 10) usage("--top must be 1..10");
-    } else usage("unknown option " + k);
-  }
-  if (ckpt.empty() || image.empty()) usage("--ckpt and --image are required");
   try {
+    Flags f("explain", "Classify your own picture with a trained bilinear model and show the eigenvector features that decided it.");
+    f.value("ckpt", "", "the classifier checkpoint; required", "PATH")
+        .value("image", "", "PNG, JPEG, BMP, GIF or PNM picture; required", "FILE")
+        .value("out", "explain_out", "output folder: explanation.png and explanation.html", "DIR")
+        .value("center", "com", "com (centre of mass, MNIST's convention) | box | none (already framed)", "MODE")
+        .value("invert", "auto", "auto (by the border) | yes | no", "MODE")
+        .value("top", "3", "classes to explain, 1..10", "N");
+    if (!f.parse(argc, argv)) return 0;
+    const std::string ckpt = f.str("ckpt"), image = f.str("image"), out = f.str("out");
+    const std::string center = f.choice("center", {"com", "box", "none"});
+    const std::string invert = f.choice("invert", {"auto", "yes", "no"});
+    const index_t top = f.integer("top");
+    BILIN_CHECK(top >= 1 && top <= 10, "explain", "--top must be 1..10, got ", top);
+    BILIN_CHECK(!ckpt.empty() && !image.empty(), "explain", "--ckpt and --image are required");
     // Read the picture first: a bad image should fail before any model work.
     const io::Image img = io::read_image(image);
     const std::vector<float> px = to_mnist(img, center, invert);

@@ -1,7 +1,7 @@
-// examples/lm_common.hpp — driver pieces shared by the LM programs (train_tinylm, generate): a
-// tiny flag parser, the process restart that sets the runtime environment, the default data
-// folder and a clock. The LM's data preparation, checkpoints and training loop are library
-// pieces: data/tinystories.hpp, train/lm_checkpoint.hpp, train/lm_trainer.hpp.
+// examples/lm_common.hpp — driver pieces shared by the LM programs (train_tinylm, generate): the
+// process restart that sets the runtime environment, the default data folder and a clock. The
+// LM's data preparation, checkpoints and training loop are library pieces: data/tinystories.hpp,
+// train/lm_checkpoint.hpp, train/lm_trainer.hpp.
 #pragma once
 #include <unistd.h>
 
@@ -9,10 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
-#include <type_traits>
 #include <string>
-#include <vector>
 
 #include <bilin/core/error.hpp>
 #include <bilin/data/tinystories.hpp>
@@ -21,64 +18,6 @@
 namespace lm {
 
 using bilin::index_t;
-
-// --name value / --flag arguments. Unknown names are an error at finish() (typos never pass).
-class Args {
- public:
-  Args(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i) {
-      std::string a = argv[i];
-      BILIN_CHECK(a.rfind("--", 0) == 0, "args", "unexpected argument '", a, "' (options look like --name value)");
-      a = a.substr(2);
-      const auto eq = a.find('=');
-      if (eq != std::string::npos) {
-        kv_[a.substr(0, eq)] = a.substr(eq + 1);
-      } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
-        kv_[a] = argv[++i];
-      } else {
-        kv_[a] = "";  // a bare flag
-      }
-    }
-  }
-  bool has(const std::string& k) {
-    used_[k] = true;
-    return kv_.count(k) > 0;
-  }
-  std::string str(const std::string& k, const std::string& def) { return has(k) ? kv_[k] : def; }
-  long long integer(const std::string& k, long long def) {
-    if (!has(k)) return def;
-    try {
-      std::size_t pos = 0;
-      const long long v = std::stoll(kv_[k], &pos);
-      if (pos == kv_[k].size()) return v;
-    } catch (...) {
-    }
-    throw bilin::Error("args", bilin::msg("--", k, " expects an integer, got '", kv_[k], "'"));
-  }
-  double real(const std::string& k, double def) {
-    if (!has(k)) return def;
-    try {
-      std::size_t pos = 0;
-      const double v = std::stod(kv_[k], &pos);
-      if (pos == kv_[k].size()) return v;
-    } catch (...) {
-    }
-    throw bilin::Error("args", bilin::msg("--", k, " expects a number, got '", kv_[k], "'"));
-  }
-  bool flag(const std::string& k) {
-    if (!has(k)) return false;
-    const std::string& v = kv_[k];
-    return v.empty() || v == "1" || v == "true" || v == "yes";
-  }
-  void finish() const {
-    for (const auto& [k, v] : kv_)
-      BILIN_CHECK(used_.count(k), "args", "unknown option --", k, " (see --help)");
-  }
-
- private:
-  std::map<std::string, std::string> kv_;
-  std::map<std::string, bool> used_;
-};
 
 // Restart the program once with two runtime settings (an environment variable can only take
 // effect at process start), unless the user already chose them or set BILIN_NO_REEXEC=1:

@@ -24,6 +24,7 @@
 #include "bilin/interp/quadratic_classifier.hpp"
 #include "bilin/interp/spectral.hpp"
 #include "bilin/interp/truncation.hpp"
+#include "bilin/io/flags.hpp"
 #include "bilin/io/html_report.hpp"
 #include "bilin/io/json.hpp"
 #include "bilin/io/safetensors.hpp"
@@ -32,12 +33,6 @@ using namespace bilin;
 using namespace bilin::interp;
 
 namespace {
-
-[[noreturn]] void usage(const std::string& err) {
-  std::cerr << "regularization_report: " << err << "\n"
-            << "usage: regularization_report --out DIR [--dataset mnist|fmnist|PATH] LABEL=CKPT [LABEL=CKPT ...]\n";
-  std::exit(2);
-}
 
 struct Row {
   std::string label, ckpt;
@@ -60,23 +55,21 @@ double meta_number(const std::map<std::string, std::string>& meta, const char* k
 
 int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
-  std::string out, dataset = "mnist";
-  std::vector<std::pair<std::string, std::string>> inputs;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    if (k == "--out" || k == "--dataset") {
-      if (i + 1 >= argc) usage("missing value after " + k);
-      (k == "--out" ? out : dataset) = argv[++i];
-    } else if (k == "-h" || k == "--help") {
-      usage("help");
-    } else {
+  try {
+    Flags f("regularization_report", "Compare the spectra and eigenvectors of several trained checkpoints.");
+    f.value("out", "", "output folder; required", "DIR")
+        .value("dataset", "mnist", "mnist|fmnist|PATH", "DATA")
+        .positional("LABEL=CKPT", "a checkpoint and the label it gets in the report (one or more)");
+    if (!f.parse(argc, argv)) return 0;
+    const std::string out = f.str("out"), dataset = f.str("dataset");
+    std::vector<std::pair<std::string, std::string>> inputs;
+    for (const std::string& k : f.words()) {
       const auto eq = k.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == k.size()) usage("expected LABEL=CKPT, got '" + k + "'");
+      BILIN_CHECK(eq != std::string::npos && eq != 0 && eq + 1 != k.size(), "regularization_report",
+                  "expected LABEL=CKPT, got '", k, "'");
       inputs.emplace_back(k.substr(0, eq), k.substr(eq + 1));
     }
-  }
-  if (out.empty() || inputs.empty()) usage("--out and at least one LABEL=CKPT are required");
-  try {
+    BILIN_CHECK(!out.empty() && !inputs.empty(), "regularization_report", "--out and at least one LABEL=CKPT are required");
     const std::string dir = data::locate_dataset(dataset);
     const data::MnistSplit test = data::load_mnist_split(dir, "test");
     const index_t N = test.size(), D = 784;

@@ -1,7 +1,7 @@
 // tokenize — train a tokenizer on a corpus, save it, and write train/val token caches.
 //
 //   tokenize [--data DIR] [--vocab N] [--out DIR] [--tokenizer FILE]
-//            [--train FILE,FILE,...] [--val FILE] [--val-fraction F --seed S] [--char]
+//            [--train FILE,FILE,...] [--val FILE] [--val-fraction F --seed S] [--char]   (--help)
 //
 // Default: the TinyStories subset in DIR (BILIN_DATA_DIR/tinystories), split by file (train =
 // the three train files' stories, val = the valid head as running text), a byte-level BPE with
@@ -23,6 +23,7 @@
 #include "bilin/data/char_tokenizer.hpp"
 #include "bilin/data/text.hpp"
 #include "bilin/data/token_cache.hpp"
+#include "bilin/io/flags.hpp"
 
 using namespace bilin::data;
 using Clock = std::chrono::steady_clock;
@@ -30,16 +31,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t b = 0;
-  while (b <= s.size()) {
-    const std::size_t e = std::min(s.find(',', b), s.size());
-    if (e > b) out.push_back(s.substr(b, e - b));
-    b = e + 1;
-  }
-  return out;
-}
 std::string json_str(const std::string& s) {
   std::string o = "\"";
   for (char c : s) {
@@ -54,43 +45,29 @@ std::string json_str(const std::string& s) {
   }
   return o + "\"";
 }
-void usage() {
-  std::fprintf(stderr,
-               "usage: tokenize [--data DIR] [--vocab N] [--out DIR] [--tokenizer FILE]\n"
-               "                [--train F1,F2,...] [--val FILE] [--val-fraction F] [--seed S] [--char]\n");
-}
 }  // namespace
 
 int main(int argc, char** argv) try {
-  std::string data = BILIN_DATA_DIR "/tinystories", out, tokenizer_file, val_file;
-  std::vector<std::string> train_files;
-  std::size_t vocab = 4096;
-  double val_fraction = -1;
-  std::uint64_t seed = 0;
-  bool char_level = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw bilin::Error("tokenize", "option " + a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--data") data = value();
-    else if (a == "--vocab") vocab = std::stoul(value());
-    else if (a == "--out") out = value();
-    else if (a == "--tokenizer") tokenizer_file = value();
-    else if (a == "--train") train_files = split_commas(value());
-    else if (a == "--val") val_file = value();
-    else if (a == "--val-fraction") val_fraction = std::stod(value());
-    else if (a == "--seed") seed = std::stoull(value());
-    else if (a == "--char") char_level = true;
-    else if (a == "-h" || a == "--help") {
-      usage();
-      return 0;
-    } else {
-      usage();
-      throw bilin::Error("tokenize", "unknown option '" + a + "'");
-    }
-  }
+  bilin::Flags f("tokenize", "Train a tokenizer on a corpus, save it, and write train/val token caches.");
+  f.value("data", BILIN_DATA_DIR "/tinystories", "folder holding the TinyStories files", "DIR")
+      .value("vocab", "4096", "BPE vocabulary size", "N")
+      .value("out", "", "output folder (default tokenized_bpe<vocab>, or tokenized_char with --char)", "DIR")
+      .value("tokenizer", "", "reuse a saved BPE instead of training one", "FILE")
+      .value("train", "", "other training text files (stories cut at <|endoftext|> lines)", "F1,F2,...")
+      .value("val", "", "validation text file", "FILE")
+      .value("val-fraction", "-1", "split the train documents by story instead (fraction to validation)", "F")
+      .value("seed", "0", "seed of the --val-fraction split", "S")
+      .toggle("char", "character-level tokenizer (without --val the text is split 90/10 by position)");
+  if (!f.parse(argc, argv)) return 0;
+  const std::string data = f.str("data"), tokenizer_file = f.str("tokenizer"), val_file = f.str("val");
+  std::string out = f.str("out");
+  const std::vector<std::string> train_files = f.list("train");
+  const long long vocab_flag = f.integer("vocab");
+  BILIN_CHECK(vocab_flag > 0, "tokenize", "--vocab must be positive, got ", vocab_flag);
+  const std::size_t vocab = static_cast<std::size_t>(vocab_flag);
+  const double val_fraction = f.real("val-fraction");
+  const std::uint64_t seed = static_cast<std::uint64_t>(f.integer("seed"));
+  const bool char_level = f.on("char");
   if (out.empty()) out = char_level ? "tokenized_char" : "tokenized_bpe" + std::to_string(vocab);
   std::filesystem::create_directories(out);
 

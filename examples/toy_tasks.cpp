@@ -22,6 +22,7 @@
 #include "bilin/interp/figures.hpp"
 #include "bilin/interp/toy.hpp"
 #include "bilin/train/toy_trainer.hpp"
+#include "bilin/io/flags.hpp"
 #include "bilin/io/html_report.hpp"
 #include "bilin/io/json.hpp"
 #include "bilin/linalg/eigh.hpp"
@@ -31,27 +32,6 @@ using namespace bilin::interp;
 using bilin::train::train_toy;
 
 namespace {
-
-[[noreturn]] void usage(const std::string& err) {
-  std::cerr << "toy_tasks: " << err << "\n"
-            << "usage: toy_tasks [--out DIR] [--ops and,or,xor,nand,nor,xnor] [--inputs N] [--hidden N]\n"
-            << "                 [--steps N] [--lr X] [--wd X] [--sparsity X] [--bias auto|on|off] [--seed N]\n";
-  std::exit(2);
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::string tok;
-  for (std::size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == ',') {
-      if (!tok.empty()) out.push_back(tok);
-      tok.clear();
-    } else {
-      tok += s[i];
-    }
-  }
-  return out;
-}
 
 const char* op_symbol(BoolOp op) {
   switch (op) {
@@ -68,37 +48,32 @@ const char* op_symbol(BoolOp op) {
 
 int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
-  std::string out = "toy_out", bias = "auto";
-  std::vector<std::string> ops = {"and", "or", "xor"};
-  ToyConfig base;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    if (k == "-h" || k == "--help") usage("help");
-    if (i + 1 >= argc) usage("missing value after " + k);
-    const std::string v = argv[++i];
-    auto num = [&]() {
-      char* end = nullptr;
-      const double d = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end) usage("'" + v + "' is not a number (for " + k + ")");
-      return d;
-    };
-    if (k == "--out") out = v;
-    else if (k == "--ops") ops = split(v);
-    else if (k == "--inputs") base.n_inputs = static_cast<index_t>(num());
-    else if (k == "--hidden") base.n_hidden = static_cast<index_t>(num());
-    else if (k == "--steps") base.steps = static_cast<index_t>(num());
-    else if (k == "--lr") base.lr = num();
-    else if (k == "--wd") base.weight_decay = num();
-    else if (k == "--sparsity") base.sparsity = num();
-    else if (k == "--seed") base.seed = static_cast<std::uint64_t>(num());
-    else if (k == "--batch") base.batch = static_cast<index_t>(num());
-    else if (k == "--bias") {
-      if (v != "auto" && v != "on" && v != "off") usage("--bias takes auto, on or off");
-      bias = v;
-    } else usage("unknown option " + k);
-  }
   try {
-    if (ops.empty()) usage("--ops is empty");
+    Flags f("toy_tasks", "Train the paper's toy bilinear models on pairwise boolean tasks and show their interaction matrices.");
+    ToyConfig base;
+    f.value("out", "toy_out", "output folder", "DIR")
+        .value("ops", "and,or,xor", "tasks, from and,or,xor,nand,nor,xnor", "OP,OP,...")
+        .value("inputs", std::to_string(base.n_inputs), "boolean inputs", "N")
+        .value("hidden", std::to_string(base.n_hidden), "hidden units", "N")
+        .value("steps", std::to_string(base.steps), "training steps", "N")
+        .value("batch", std::to_string(base.batch), "batch size", "N")
+        .value("lr", "0.01", "learning rate", "X")
+        .value("wd", "0.001", "L2 weight decay", "X")
+        .value("sparsity", "0.7", "probability of an input being 0", "X")
+        .value("bias", "auto", "auto (on for nand, nor, xnor) | on | off", "MODE")
+        .value("seed", "0", "random seed", "N");
+    if (!f.parse(argc, argv)) return 0;
+    const std::string out = f.str("out"), bias = f.choice("bias", {"auto", "on", "off"});
+    const std::vector<std::string> ops = f.list("ops");
+    base.n_inputs = f.integer("inputs");
+    base.n_hidden = f.integer("hidden");
+    base.steps = f.integer("steps");
+    base.batch = f.integer("batch");
+    base.lr = f.real("lr");
+    base.weight_decay = f.real("wd");
+    base.sparsity = f.real("sparsity");
+    base.seed = static_cast<std::uint64_t>(f.integer("seed"));
+    BILIN_CHECK(!ops.empty(), "toy_tasks", "--ops is empty");
     std::vector<BoolOp> parsed;
     for (const auto& o : ops) parsed.push_back(parse_bool_op(o));
     base.validate();

@@ -1,11 +1,6 @@
 // train_tinylm — train the paper's bilinear transformer language model on TinyStories.
 //
-//   train_tinylm [--data DIR] [--out DIR] [--vocab 4096] [--layers 4] [--d-model 256] [--heads 4]
-//                [--hidden 1024] [--ctx 256] [--batch 16] [--steps N] [--lr 1e-3] [--min-lr lr/10]
-//                [--warmup min(100, steps/10)] [--wd 0.1] [--beta2 0.95] [--clip 1.0] [--mlp bilinear|glu-silu|
-//                glu-relu|glu-gelu|relu] [--seed 0] [--threads 2] [--eval-every 200]
-//                [--eval-windows 64] [--ckpt-every 200] [--log-every 10] [--resume] [--cache DIR]
-//                [--norm-affine] [--time-steps N] [--stop-at N] [--eval-only]
+//   train_tinylm [flags]      (--help lists every flag with its default)
 //
 // Data: the TinyStories subset in --data (default $BILIN_DATA_DIR/tinystories, else the build's
 // ../shared/data/tinystories). The BPE tokenizer and token caches are made once and cached in
@@ -45,6 +40,7 @@
 
 #include <bilin/data/text.hpp>
 #include <bilin/data/tinystories.hpp>
+#include <bilin/io/flags.hpp>
 #include <bilin/io/json.hpp>
 #include <bilin/io/safetensors.hpp>
 #include <bilin/nn/transformer.hpp>
@@ -58,13 +54,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kUsage =
-    "usage: train_tinylm [--data DIR] [--out DIR] [--vocab 4096] [--layers 4] [--d-model 256] [--heads 4]\n"
-    "                    [--hidden 1024] [--ctx 256] [--batch 16] [--steps 1500] [--lr 1e-3] [--min-lr LR/10]\n"
-    "                    [--warmup min(100, steps/10)] [--wd 0.1] [--beta2 0.95] [--clip 1.0] [--mlp bilinear|glu-silu|relu|...]\n"
-    "                    [--seed 0] [--threads 2] [--eval-every 200] [--eval-windows 64] [--ckpt-every 200]\n"
-    "                    [--log-every 10] [--resume] [--cache DIR] [--norm-affine] [--time-steps N] [--stop-at N] [--eval-only]\n";
-
 struct Options {
   train::LmTrainConfig run;
   std::string data, out, cache, dump;
@@ -72,47 +61,74 @@ struct Options {
   bool resume = false, eval_only = false, eval_windows_given = false;
 };
 
-Options parse(int argc, char** argv) {
-  lm::Args a(argc, argv);
-  Options o;
-  if (a.has("help")) {
-    std::fputs(kUsage, stdout);
-    std::exit(0);
-  }
-  o.data = a.str("data", lm::default_data_dir());
-  o.out = a.str("out", "tinylm_out");
-  o.cache = a.str("cache", o.out);
-  o.run.model.vocab = a.integer("vocab", 4096);
-  o.run.model.n_layer = a.integer("layers", 4);
-  o.run.model.d_model = a.integer("d-model", 256);
-  o.run.model.n_head = a.integer("heads", 4);
-  o.run.model.d_hidden = a.integer("hidden", 1024);
-  o.run.model.n_ctx = a.integer("ctx", 256);
-  o.run.model.mlp = nn::parse_mlp_kind(a.str("mlp", "bilinear"));
-  o.run.model.norm_affine = a.flag("norm-affine");
-  o.run.batch = a.integer("batch", 16);
-  o.run.steps = a.integer("steps", 1500);
-  o.run.lr = a.real("lr", 1e-3);
-  o.run.min_lr = a.real("min-lr", o.run.lr / 10);
-  o.run.warmup = a.integer("warmup", std::min<index_t>(100, o.run.steps / 10));  // default: 100, or 10% of a short run
-  o.run.wd = a.real("wd", 0.1);
-  o.run.beta2 = a.real("beta2", 0.95);
-  o.run.clip = a.real("clip", 1.0);
-  o.run.seed = static_cast<std::uint64_t>(a.integer("seed", 0));
-  o.run.threads = static_cast<int>(a.integer("threads", 2));
-  o.run.eval_every = a.integer("eval-every", 200);
-  o.eval_windows_given = a.has("eval-windows");
-  o.run.eval_windows = a.integer("eval-windows", 64);
-  o.run.ckpt_every = a.integer("ckpt-every", 200);
-  o.run.log_every = a.integer("log-every", 10);
-  o.resume = a.flag("resume");
-  o.run.stop_at = a.integer("stop-at", -1);
-  o.eval_only = a.flag("eval-only");
-  o.time_steps = a.integer("time-steps", 0);
-  o.dump = a.str("dump", "");
-  a.finish();
-  o.run.validate();
-  return o;
+// Returns false after --help.
+bool parse(int argc, char** argv, Options& o) {
+  Flags f("train_tinylm", "Train the paper's bilinear transformer language model on TinyStories.");
+  f.value("data", lm::default_data_dir(), "folder holding the TinyStories files", "DIR")
+      .value("out", "tinylm_out", "output folder: checkpoint, metrics.jsonl", "DIR")
+      .value("cache", "", "tokenizer and token caches (default: --out)", "DIR")
+      .value("vocab", "4096", "BPE vocabulary size", "N")
+      .value("layers", "4", "transformer layers", "N")
+      .value("d-model", "256", "residual width", "N")
+      .value("heads", "4", "attention heads", "N")
+      .value("hidden", "1024", "MLP hidden width", "N")
+      .value("ctx", "256", "context length", "N")
+      .value("mlp", "bilinear", "MLP kind: bilinear|glu-silu|glu-relu|glu-gelu|relu", "KIND")
+      .toggle("norm-affine", "RMSNorm with learned weights")
+      .value("batch", "16", "sequences per step", "N")
+      .value("steps", "1500", "training steps", "N")
+      .value("lr", "1e-3", "peak learning rate", "LR")
+      .value("min-lr", "", "final learning rate of the cosine decay (default: --lr / 10)", "LR")
+      .value("warmup", "", "linear warmup steps (default: min(100, steps / 10))", "N")
+      .value("wd", "0.1", "AdamW weight decay", "X")
+      .value("beta2", "0.95", "AdamW beta2", "X")
+      .value("clip", "1.0", "gradient clipping at this global L2 norm", "X")
+      .value("seed", "0", "random seed", "N")
+      .value("threads", "2", "OpenMP threads", "N")
+      .value("eval-every", "200", "validation loss every N steps", "N")
+      .value("eval-windows", "64", "validation windows per evaluation", "N")
+      .value("ckpt-every", "200", "checkpoint every N steps", "N")
+      .value("log-every", "10", "progress line every N steps", "N")
+      .toggle("resume", "continue from <out>/ckpt.safetensors")
+      .value("stop-at", "-1", "stop at step N as if interrupted (a checkpoint is written)", "N")
+      .toggle("eval-only", "print the validation loss of <out>/ckpt.safetensors and exit")
+      .value("time-steps", "0", "timing mode: N timed steps on random tokens, no data, no checkpoint", "N")
+      .value("dump", "", "timing mode: also write initial weights, warm-up batches and losses", "FILE");
+  if (!f.parse(argc, argv)) return false;
+  o.data = f.str("data");
+  o.out = f.str("out");
+  o.cache = f.given("cache") ? f.str("cache") : o.out;
+  train::LmTrainConfig& r = o.run;
+  r.model.vocab = f.integer("vocab");
+  r.model.n_layer = f.integer("layers");
+  r.model.d_model = f.integer("d-model");
+  r.model.n_head = f.integer("heads");
+  r.model.d_hidden = f.integer("hidden");
+  r.model.n_ctx = f.integer("ctx");
+  r.model.mlp = nn::parse_mlp_kind(f.str("mlp"));
+  r.model.norm_affine = f.on("norm-affine");
+  r.batch = f.integer("batch");
+  r.steps = f.integer("steps");
+  r.lr = f.real("lr");
+  r.min_lr = f.given("min-lr") ? f.real("min-lr") : r.lr / 10;
+  r.warmup = f.given("warmup") ? f.integer("warmup") : std::min<index_t>(100, r.steps / 10);  // 10% of a short run
+  r.wd = f.real("wd");
+  r.beta2 = f.real("beta2");
+  r.clip = f.real("clip");
+  r.seed = static_cast<std::uint64_t>(f.integer("seed"));
+  r.threads = static_cast<int>(f.integer("threads"));
+  r.eval_every = f.integer("eval-every");
+  o.eval_windows_given = f.given("eval-windows");
+  r.eval_windows = f.integer("eval-windows");
+  r.ckpt_every = f.integer("ckpt-every");
+  r.log_every = f.integer("log-every");
+  o.resume = f.on("resume");
+  r.stop_at = f.integer("stop-at");
+  o.eval_only = f.on("eval-only");
+  o.time_steps = f.integer("time-steps");
+  o.dump = f.str("dump");
+  r.validate();
+  return true;
 }
 
 int time_mode(const Options& opts) {
@@ -250,7 +266,8 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   try {
-    const Options o = parse(argc, argv);
+    Options o;
+    if (!parse(argc, argv, o)) return 0;
     omp_set_num_threads(o.run.threads);
     return o.time_steps > 0 ? time_mode(o) : train_run(o);
   } catch (const std::exception& e) {
