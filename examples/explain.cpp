@@ -38,12 +38,6 @@ using namespace bilin::interp;
 
 namespace {
 
-std::vector<std::string> class_names(const std::string& dataset) {
-  if (dataset.find("fmnist") != std::string::npos || dataset.find("fashion") != std::string::npos)
-    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
-  return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-}
-
 // The picture as 28×28 floats in [0, 1], white ink on black.
 std::vector<float> to_mnist(const io::Image& img, const std::string& center, const std::string& invert) {
   io::MnistStyleOptions o;
@@ -94,7 +88,7 @@ int main(int argc, char** argv) {
     BILIN_CHECK(model.input_dim() == 784, "explain", ckpt, ": the model reads ", model.input_dim(),
                 " inputs; explain feeds 28x28 = 784 pixels");
     const auto ds = map.metadata.find("dataset");
-    const auto names = class_names(ds != map.metadata.end() ? ds->second : "mnist");
+    const auto names = dataset_class_names(ds != map.metadata.end() ? ds->second : "mnist");
     const InputNormalization norm = input_normalization(map.metadata);
     TensorF x = TensorF::empty({784});
     for (int p = 0; p < 784; ++p) x.data()[p] = norm.apply(px[p]);
@@ -131,24 +125,24 @@ int main(int argc, char** argv) {
                   std::string(center == "com" ? "centre of mass centred" : center == "box" ? "box centred" : "resized") +
                   "). Each class logit is the sum over eigenvector features of λ·(v·x)²; for the top classes we show "
                   "the features that push the logit up most (left of the bar) and down most (right).");
-    std::string html = "<div>" + tile_html(gray_tile(px.data(), 28, 28, 4), 112, "input") + "</div>";
+    const io::Tile input{gray_tile(px.data(), 28, 28, 4), 112, "input"};
+    std::vector<io::ExplainedClass> classes;
     for (const auto& ce : e.classes) {
       std::vector<io::Image> row;
-      html += "<div style=\"margin:.5em 0\"><b>" + io::html_escape(names[ce.cls]) + "</b> logit " +
-              fmt_num(ce.logit, 4) + " (p = " + fmt_num(prob[ce.cls], 3) + ")<br>";
+      io::ExplainedClass k{names[ce.cls], "logit " + fmt_num(ce.logit, 4) + " (p = " + fmt_num(prob[ce.cls], 3) + ")",
+                           {}, {}, ""};
       for (const auto& c : ce.top_positive(3)) {
         row.push_back(component_tile(comps[ce.cls], c.component, 28, 28, 5));
-        html += tile_html(component_tile(comps[ce.cls], c.component), 84, std::string("+").append(fmt_num(c.contribution, 3)));
+        k.up.push_back({component_tile(comps[ce.cls], c.component), 84, std::string("+").append(fmt_num(c.contribution, 3))});
       }
-      html += "<span style=\"display:inline-block;width:2px;height:84px;background:#bbb;margin:0 .5em\"></span>";
       for (const auto& c : ce.top_negative(2)) {
         row.push_back(component_tile(comps[ce.cls], c.component, 28, 28, 5));
-        html += tile_html(component_tile(comps[ce.cls], c.component), 84, fmt_num(c.contribution, 3));
+        k.down.push_back({component_tile(comps[ce.cls], c.component), 84, fmt_num(c.contribution, 3)});
       }
-      html += "</div>";
+      classes.push_back(std::move(k));
       rows.push_back(row);
     }
-    rep.raw_html(html);
+    rep.explanation_row(&input, classes);
     const std::string png = out + "/explanation.png", page = out + "/explanation.html";
     io::write_png(png, compose(rows));
     rep.write(page);

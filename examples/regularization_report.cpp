@@ -155,20 +155,21 @@ int main(int argc, char** argv) {
     rep.section("Top positive eigenvector of every class");
     rep.paragraph("Each row is one model; each picture the most positive eigenvector of one class, in pixel space "
                   "(RdBu, zero white, each picture on its own symmetric scale).");
-    std::string html = "<table><tbody>";
+    std::vector<io::TileRow> tile_rows;
     for (const auto& r : rows) {
-      html += "<tr><td style=\"font-weight:600;padding-right:.6em\">" + io::html_escape(r.label) + "</td><td>";
+      io::TileRow tr{r.label, {{}}};
       for (std::size_t c = 0; c < r.comps.size(); ++c) {
         const auto pos = r.comps[c].top_positive(1);
         if (!pos.empty())
-          html += tile_html(component_tile(r.comps[c], pos[0]), 72, std::to_string(c) + ": λ=" + fmt_num(r.comps[c].value(pos[0]), 2));
+          tr.groups[0].push_back({component_tile(r.comps[c], pos[0]), 72,
+                                  std::to_string(c) + ": λ=" + fmt_num(r.comps[c].value(pos[0]), 2)});
       }
-      html += "</td></tr>";
+      tile_rows.push_back(std::move(tr));
       std::string safe;
       for (char ch : r.label) safe += std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ? ch : '_';
       io::write_png(out + "/eigenvectors_" + safe + ".png", eigenvector_grid(r.comps, 3, 2));
     }
-    rep.raw_html(html + "</tbody></table>");
+    rep.tile_table(tile_rows);
 
     io::Plot ep;
     ep.title("Mean effective rank vs input noise").xlabel("input noise std during training").ylabel("mean effective rank").size(560, 360);

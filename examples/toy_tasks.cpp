@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
       double scale = 0, max_err = 0;
       for (index_t k = 0; k < B.numel(); ++k) scale = std::max(scale, std::fabs(static_cast<double>(B.data()[k])));
       rep.section(std::string("Task: ") + ops[t] + (cfgs[t].bias ? " (with bias: last row/column = constant input)" : ""));
-      std::string html;
+      std::vector<io::Tile> matrices;
       std::vector<float> tiles;
       for (index_t c = 0; c < C; ++c) {
         std::vector<double> q(B.data() + c * m * m, B.data() + (c + 1) * m * m);
@@ -161,10 +161,10 @@ int main(int argc, char** argv) {
         std::string ev;
         for (index_t e = 0; e < m; ++e)
           if (std::fabs(eg.values.data()[e]) > 0.05 * scale) ev += (ev.empty() ? "" : ", ") + fmt_num(eg.values.data()[e], 2);
-        html += tile_html(matrix_image(q, static_cast<int>(m), 22, scale), 120,
-                          "x" + std::to_string(i) + " " + op_symbol(op) + " x" + std::to_string(j) + "  λ: " + ev);
+        matrices.push_back({matrix_image(q, static_cast<int>(m), 22, scale), 120,
+                            "x" + std::to_string(i) + " " + op_symbol(op) + " x" + std::to_string(j) + "  λ: " + ev});
       }
-      rep.raw_html("<div>" + html + "</div>");
+      rep.tile_strip(matrices);
       rep.paragraph("Largest deviation from the exact interaction matrix (cross terms, and diagonal + linear terms, "
                     "which coincide on boolean inputs): " +
                     fmt_num(max_err, 3) + " (final loss " + fmt_num(losses[t].back(), 3) + "). Eigenvalues above 5% "
