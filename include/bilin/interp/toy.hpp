@@ -76,7 +76,7 @@ struct ToyConfig {
   index_t batch = 512;
   index_t steps = 1000;
   double lr = 0.01;
-  double weight_decay = 1e-3;  // the official fit() default 0.1 collapses these small models to 0 (measured)
+  double weight_decay = 1e-3;  // the official fit() default 0.1 collapses these small models to 0
   bool bias = false;
   std::uint64_t seed = 0;
 
