@@ -45,9 +45,19 @@ std::string json_str(const std::string& s) {
   }
   return o + "\"";
 }
-}  // namespace
 
-int main(int argc, char** argv) try {
+// What the flags ask for.
+struct Options {
+  std::string data, tokenizer_file, val_file, out;
+  std::vector<std::string> train_files;
+  std::size_t vocab = 4096;
+  double val_fraction = -1;
+  std::uint64_t seed = 0;
+  bool char_level = false;
+};
+
+// Returns false after --help.
+bool parse(int argc, char** argv, Options& o) {
   bilin::Flags f("tokenize", "Train a tokenizer on a corpus, save it, and write train/val token caches.");
   f.value("data", BILIN_DATA_DIR "/tinystories", "folder holding the TinyStories files", "DIR")
       .value("vocab", "4096", "BPE vocabulary size", "N")
@@ -58,86 +68,122 @@ int main(int argc, char** argv) try {
       .value("val-fraction", "-1", "split the train documents by story instead (fraction to validation)", "F")
       .value("seed", "0", "seed of the --val-fraction split", "S")
       .toggle("char", "character-level tokenizer (without --val the text is split 90/10 by position)");
-  if (!f.parse(argc, argv)) return 0;
-  const std::string data = f.str("data"), tokenizer_file = f.str("tokenizer"), val_file = f.str("val");
-  std::string out = f.str("out");
-  const std::vector<std::string> train_files = f.list("train");
+  if (!f.parse(argc, argv)) return false;
+  o.data = f.str("data");
+  o.tokenizer_file = f.str("tokenizer");
+  o.val_file = f.str("val");
+  o.out = f.str("out");
+  o.train_files = f.list("train");
   const long long vocab_flag = f.integer("vocab");
   BILIN_CHECK(vocab_flag > 0, "tokenize", "--vocab must be positive, got ", vocab_flag);
-  const std::size_t vocab = static_cast<std::size_t>(vocab_flag);
-  const double val_fraction = f.real("val-fraction");
-  const std::uint64_t seed = static_cast<std::uint64_t>(f.integer("seed"));
-  const bool char_level = f.on("char");
-  if (out.empty()) out = char_level ? "tokenized_char" : "tokenized_bpe" + std::to_string(vocab);
-  std::filesystem::create_directories(out);
+  o.vocab = static_cast<std::size_t>(vocab_flag);
+  o.val_fraction = f.real("val-fraction");
+  o.seed = static_cast<std::uint64_t>(f.integer("seed"));
+  o.char_level = f.on("char");
+  if (o.out.empty()) o.out = o.char_level ? "tokenized_char" : "tokenized_bpe" + std::to_string(o.vocab);
+  return true;
+}
 
-  // ---- documents
-  auto t0 = Clock::now();
+// The train / validation documents: TinyStories split by file, or the given files.
+TextCorpus load_documents(const Options& o) {
+  const auto& train_files = o.train_files;
+  const auto& val_file = o.val_file;
   TextCorpus corpus;
-  if (train_files.empty() && !char_level) {
-    corpus = load_tinystories(data);
+  if (train_files.empty() && !o.char_level) {
+    corpus = load_tinystories(o.data);
     if (!val_file.empty()) corpus.val = split_stories(bilin::io::read_file(val_file));
   } else {
     if (train_files.empty()) throw bilin::Error("tokenize", "--char needs --train FILE");
-    for (const auto& f : train_files)
-      for (auto& s : split_stories(bilin::io::read_file(f))) corpus.train.push_back(std::move(s));
+    for (const auto& file : train_files)
+      for (auto& s : split_stories(bilin::io::read_file(file))) corpus.train.push_back(std::move(s));
     if (!val_file.empty()) corpus.val = split_stories(bilin::io::read_file(val_file));
   }
-  if (val_fraction >= 0) corpus = split_documents(std::move(corpus.train), val_fraction, seed);
-  const double load_s = since(t0);
+  if (o.val_fraction >= 0) corpus = split_documents(std::move(corpus.train), o.val_fraction, o.seed);
+  return corpus;
+}
 
+// The encoded corpus and what the summary reports about it.
+struct Encoded {
   std::vector<token_t> train_ids, val_ids;
   std::size_t train_bytes = 0, val_bytes = 0;
   double train_tok_s = 0, encode_s = 0;
   std::string tok_path;
   std::size_t vocab_size = 0;
-  if (char_level) {
-    // Running text: one document is the whole file; the 90/10 position split is the usual one.
-    std::string train_text, val_text;
-    for (const auto& d : corpus.train) train_text += d + "\n";
-    for (const auto& d : corpus.val) val_text += d + "\n";
-    if (val_text.empty()) {
-      const auto [a, b] = split_text(train_text, 0.9);
-      val_text = std::string(b);
-      train_text = std::string(a);
-    }
-    t0 = Clock::now();
-    const auto tok = CharTokenizer::fit(train_text);
-    train_tok_s = since(t0);
-    tok_path = out + "/tokenizer.chars";
-    tok.save(tok_path);
-    t0 = Clock::now();
-    train_ids = tok.encode(train_text);
-    val_ids = tok.encode(val_text);
-    encode_s = since(t0);
-    train_bytes = train_text.size();
-    val_bytes = val_text.size();
-    vocab_size = tok.vocab_size();
-  } else {
-    const std::string train_text = join_documents(corpus.train), val_text = join_documents(corpus.val);
-    BpeTokenizer tok;
-    if (!tokenizer_file.empty()) {
-      tok = BpeTokenizer::load(tokenizer_file);
-      tok_path = tokenizer_file;
-    } else {
-      BpeTrainOptions opt;
-      opt.vocab_size = vocab;
-      t0 = Clock::now();
-      tok = BpeTokenizer::train(train_text, opt);
-      train_tok_s = since(t0);
-      tok_path = out + "/tokenizer.bpe";
-      tok.save(tok_path);
-    }
-    t0 = Clock::now();
-    train_ids = tok.encode(train_text);
-    val_ids = tok.encode(val_text);
-    encode_s = since(t0);
-    train_bytes = train_text.size();
-    val_bytes = val_text.size();
-    vocab_size = tok.vocab_size();
-    if (tok.decode(train_ids) != train_text || tok.decode(val_ids) != val_text)
-      throw bilin::Error("tokenize", "round trip failed (a bug: please report)");
+};
+
+// Encodes both texts with the tokenizer, timing it.
+template <class Tokenizer>
+void encode_texts(const Tokenizer& tok, const std::string& train_text, const std::string& val_text, Encoded& e) {
+  const auto t0 = Clock::now();
+  e.train_ids = tok.encode(train_text);
+  e.val_ids = tok.encode(val_text);
+  e.encode_s = since(t0);
+  e.train_bytes = train_text.size();
+  e.val_bytes = val_text.size();
+  e.vocab_size = tok.vocab_size();
+}
+
+// Character level: one document is the whole file; the 90/10 position split is the usual one.
+Encoded encode_chars(const TextCorpus& corpus, const Options& o) {
+  Encoded e;
+  const std::string& out = o.out;
+  Clock::time_point t0;
+  std::string train_text, val_text;
+  for (const auto& d : corpus.train) train_text += d + "\n";
+  for (const auto& d : corpus.val) val_text += d + "\n";
+  if (val_text.empty()) {
+    const auto [a, b] = split_text(train_text, 0.9);
+    val_text = std::string(b);
+    train_text = std::string(a);
   }
+  t0 = Clock::now();
+  const auto tok = CharTokenizer::fit(train_text);
+  e.train_tok_s = since(t0);
+  e.tok_path = out + "/tokenizer.chars";
+  tok.save(e.tok_path);
+  encode_texts(tok, train_text, val_text, e);
+  return e;
+}
+
+// Byte-level BPE, trained on the train documents (or loaded); the round trip is checked.
+Encoded encode_bpe(const TextCorpus& corpus, const Options& o) {
+  Encoded e;
+  const std::string& out = o.out;
+  Clock::time_point t0;
+  const std::string train_text = join_documents(corpus.train), val_text = join_documents(corpus.val);
+  BpeTokenizer tok;
+  if (!o.tokenizer_file.empty()) {
+    tok = BpeTokenizer::load(o.tokenizer_file);
+    e.tok_path = o.tokenizer_file;
+  } else {
+    BpeTrainOptions opt;
+    opt.vocab_size = o.vocab;
+    t0 = Clock::now();
+    tok = BpeTokenizer::train(train_text, opt);
+    e.train_tok_s = since(t0);
+    e.tok_path = out + "/tokenizer.bpe";
+    tok.save(e.tok_path);
+  }
+  encode_texts(tok, train_text, val_text, e);
+  if (tok.decode(e.train_ids) != train_text || tok.decode(e.val_ids) != val_text)
+    throw bilin::Error("tokenize", "round trip failed (a bug: please report)");
+  return e;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Options o;
+  if (!parse(argc, argv, o)) return 0;
+  const std::string& out = o.out;
+  std::filesystem::create_directories(out);
+  auto t0 = Clock::now();
+  const TextCorpus corpus = load_documents(o);
+  const double load_s = since(t0);
+  const Encoded e = o.char_level ? encode_chars(corpus, o) : encode_bpe(corpus, o);
+  const auto& [train_ids, val_ids, train_bytes, val_bytes, train_tok_s, encode_s, tok_path, vocab_size] = e;
+  const bool char_level = o.char_level;
+  const std::string& tokenizer_file = o.tokenizer_file;
   t0 = Clock::now();
   write_token_cache(out + "/train.tok", train_ids, vocab_size);
   write_token_cache(out + "/val.tok", val_ids, vocab_size);

@@ -146,46 +146,21 @@ void make_dirs(const std::string& dir) {
               dir, "'");
 }
 
-int run(int argc, char** argv) {
-  Flags f = flag_table();
-  if (!f.parse(argc, argv)) return 0;
-  const std::string dataset = f.str("dataset");
-  const std::string data_dir = data::locate_dataset(dataset);
-  const bool fashion = dataset == "fmnist" || dataset == "fashion-mnist" || dataset == "fashion_mnist" ||
-                       data_dir.find("fashion") != std::string::npos;
-  train::TrainConfig cfg = config_from_flags(f, fashion);
-  const std::string out = f.str("out"), resume = f.str("resume");
-  int threads = static_cast<int>(f.integer("threads"));
-  const std::int64_t max_steps = f.integer("max-steps"), save_every = f.integer("save-every");
-  const bool final_train_eval = !f.on("no-final-train-eval");
-  if (threads > 0) omp_set_num_threads(threads);
-  threads = omp_get_max_threads();
-  // Big per-step tensors: keep them on the heap instead of fresh, kernel-zeroed mmaps every step
-  // (glibc caps M_MMAP_THRESHOLD at 32 MiB, so turning mmap off is the only way to cover all).
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+// What the flags ask for besides the training configuration.
+struct RunFlags {
+  std::string dataset, data_dir, out, resume;
+  int threads = 0;
+  std::int64_t max_steps = -1, save_every = 0;
+  bool final_train_eval = true;
+};
 
-  const auto t_start = std::chrono::steady_clock::now();
-  std::fprintf(stderr, "train_mnist: simd %s, threads %d, seed %llu\n", xsimd::default_arch::name(), threads,
-               static_cast<unsigned long long>(cfg.seed));
-  const data::MnistData mnist = data::load_mnist(data_dir);
-  data::ImageDataset train_set = data::ImageDataset::from_mnist(mnist.train);
-  data::ImageDataset test_set = data::ImageDataset::from_mnist(mnist.test);
-  cfg.model.d_input = train_set.features();
-
-  std::unique_ptr<train::ClassifierTrainer> trainer;
-  if (!resume.empty()) {
-    // The run's configuration (schedule length included) comes from the checkpoint; only
-    // --out, --threads and --max-steps apply to a resumed run.
-    trainer = train::ClassifierTrainer::resume(resume, train_set, test_set);
-    cfg = trainer->config();
-  } else {
-    trainer = std::make_unique<train::ClassifierTrainer>(cfg, train_set, test_set);
-  }
-  make_dirs(out);
-  const std::string model_path = out + "/model.safetensors", ckpt_path = out + "/checkpoint.safetensors";
-  const std::string metrics_path = out + "/metrics.jsonl";
-
+// The run's start line and configuration line on stderr.
+void print_configuration(const RunFlags& rf, const train::TrainConfig& cfg, const data::MnistData& mnist,
+                         const data::ImageDataset& train_set, const data::ImageDataset& test_set,
+                         train::ClassifierTrainer& t) {
+  auto* trainer = &t;
+  const std::string& dataset = rf.dataset;
+  const std::string& resume = rf.resume;
   const auto& mc = cfg.model;
   std::fprintf(stderr,
                "train_mnist: data %s (%s: %lld train, %lld test) | model %s d_input %lld hidden %lld layers %lld "
@@ -200,35 +175,46 @@ int run(int argc, char** argv) {
                trainer->schedule().describe().c_str(), static_cast<long long>(cfg.batch),
                static_cast<long long>(cfg.epochs), cfg.noise, cfg.noise_p, static_cast<long long>(cfg.shift),
                cfg.rotate, cfg.label_smoothing, cfg.clip, resume.empty() ? "" : (" | resumed from " + resume).c_str());
+}
 
-  // A resumed run continues the checkpoint's epoch (or starts the next one when it was complete).
-  std::int64_t first_epoch = trainer->epoch();
-  bool partial = !resume.empty() && trainer->loader().position().batch > 0;
-  if (partial && trainer->epoch_done()) {
-    ++first_epoch;
-    partial = false;
+// The metrics lines of the epochs a resumed checkpoint has seen completed.
+std::string kept_metrics(const std::string& metrics_path, std::int64_t first_epoch) {
+  std::string old, kept;
+  try {
+    old = io::read_file(metrics_path);
+  } catch (const Error&) {
   }
-  std::string metrics_text;
-  if (!resume.empty()) {
-    // keep the metrics of the epochs the checkpoint has seen completed
-    std::string old;
-    try {
-      old = io::read_file(metrics_path);
-    } catch (const Error&) {
-    }
-    std::size_t at = 0;
-    while (at < old.size()) {
-      const std::size_t nl = std::min(old.find('\n', at), old.size());
-      const std::string line = old.substr(at, nl - at);
-      at = nl + 1;
-      if (line.empty()) continue;
-      if (json::parse(line).at("epoch").as_int() <= first_epoch) metrics_text += line + "\n";
-    }
+  std::size_t at = 0;
+  while (at < old.size()) {
+    const std::size_t nl = std::min(old.find('\n', at), old.size());
+    const std::string line = old.substr(at, nl - at);
+    at = nl + 1;
+    if (line.empty()) continue;
+    if (json::parse(line).at("epoch").as_int() <= first_epoch) kept += line + "\n";
   }
+  return kept;
+}
+
+// What the epochs leave for the summary.
+struct EpochsResult {
   train::EvalResult test_res;
   train::EpochStats last_stats;
   std::vector<double> epoch_seconds;
   double train_seconds_total = 0;
+};
+
+// The epochs from first_epoch on (the first one continued when partial): train, evaluate on the
+// test set, one progress line on stderr and one metrics line per epoch; --max-steps stops early.
+EpochsResult train_epochs(train::ClassifierTrainer* trainer, const train::TrainConfig& cfg, const RunFlags& rf,
+                          std::int64_t first_epoch, bool partial, std::string metrics_text,
+                          std::chrono::steady_clock::time_point t_start) {
+  const std::string metrics_path = rf.out + "/metrics.jsonl", ckpt_path = rf.out + "/checkpoint.safetensors";
+  const std::int64_t max_steps = rf.max_steps, save_every = rf.save_every;
+  EpochsResult r;
+  train::EvalResult& test_res = r.test_res;
+  train::EpochStats& last_stats = r.last_stats;
+  std::vector<double>& epoch_seconds = r.epoch_seconds;
+  double& train_seconds_total = r.train_seconds_total;
   bool stopped = false;
   for (std::int64_t e = first_epoch; e < cfg.epochs && !stopped; ++e) {
     if (!(partial && e == first_epoch)) trainer->begin_epoch(e);
@@ -280,12 +266,24 @@ int run(int argc, char** argv) {
     io::write_file_atomic(metrics_path, metrics_text);
     if (save_every > 0 && (e + 1) % save_every == 0) trainer->save(ckpt_path);
   }
-  trainer->save(ckpt_path);
-  trainer->save_model(model_path, {{"dataset", dataset}});
-  train::EvalResult train_eval;
-  if (final_train_eval) train_eval = trainer->evaluate(train_set);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return r;
+}
 
+// The final JSON line on stdout.
+void print_summary(const RunFlags& rf, const train::TrainConfig& cfg, const data::MnistData& mnist,
+                   train::ClassifierTrainer& t, const EpochsResult& r, const train::EvalResult& train_eval,
+                   std::int64_t first_epoch, double seconds) {
+  auto* trainer = &t;
+  const auto& mc = cfg.model;
+  const auto& dataset = rf.dataset;
+  const auto& test_res = r.test_res;
+  const auto& last_stats = r.last_stats;
+  const auto& epoch_seconds = r.epoch_seconds;
+  const double train_seconds_total = r.train_seconds_total;
+  const bool final_train_eval = rf.final_train_eval;
+  const int threads = rf.threads;
+  const std::string model_path = rf.out + "/model.safetensors", ckpt_path = rf.out + "/checkpoint.safetensors";
+  const std::string metrics_path = rf.out + "/metrics.jsonl";
   std::vector<double> sorted = epoch_seconds;
   std::sort(sorted.begin(), sorted.end());
   json::Value s = json::Value::object();
@@ -315,6 +313,65 @@ int run(int argc, char** argv) {
   s["resume_checkpoint"] = ckpt_path;
   s["metrics"] = metrics_path;
   std::cout << s.dump() << std::endl;
+}
+
+int run(int argc, char** argv) {
+  Flags f = flag_table();
+  if (!f.parse(argc, argv)) return 0;
+  RunFlags rf;
+  rf.dataset = f.str("dataset");
+  rf.data_dir = data::locate_dataset(rf.dataset);
+  const bool fashion = rf.dataset == "fmnist" || rf.dataset == "fashion-mnist" || rf.dataset == "fashion_mnist" ||
+                       rf.data_dir.find("fashion") != std::string::npos;
+  train::TrainConfig cfg = config_from_flags(f, fashion);
+  rf.out = f.str("out");
+  rf.resume = f.str("resume");
+  rf.threads = static_cast<int>(f.integer("threads"));
+  rf.max_steps = f.integer("max-steps");
+  rf.save_every = f.integer("save-every");
+  rf.final_train_eval = !f.on("no-final-train-eval");
+  if (rf.threads > 0) omp_set_num_threads(rf.threads);
+  rf.threads = omp_get_max_threads();
+  // Big per-step tensors: keep them on the heap instead of fresh, kernel-zeroed mmaps every step
+  // (glibc caps M_MMAP_THRESHOLD at 32 MiB, so turning mmap off is the only way to cover all).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+
+  const auto t_start = std::chrono::steady_clock::now();
+  std::fprintf(stderr, "train_mnist: simd %s, threads %d, seed %llu\n", xsimd::default_arch::name(), rf.threads,
+               static_cast<unsigned long long>(cfg.seed));
+  const data::MnistData mnist = data::load_mnist(rf.data_dir);
+  data::ImageDataset train_set = data::ImageDataset::from_mnist(mnist.train);
+  data::ImageDataset test_set = data::ImageDataset::from_mnist(mnist.test);
+  cfg.model.d_input = train_set.features();
+
+  std::unique_ptr<train::ClassifierTrainer> trainer;
+  if (!rf.resume.empty()) {
+    // The run's configuration (schedule length included) comes from the checkpoint; only
+    // --out, --threads and --max-steps apply to a resumed run.
+    trainer = train::ClassifierTrainer::resume(rf.resume, train_set, test_set);
+    cfg = trainer->config();
+  } else {
+    trainer = std::make_unique<train::ClassifierTrainer>(cfg, train_set, test_set);
+  }
+  make_dirs(rf.out);
+  print_configuration(rf, cfg, mnist, train_set, test_set, *trainer);
+
+  // A resumed run continues the checkpoint's epoch (or starts the next one when it was complete).
+  std::int64_t first_epoch = trainer->epoch();
+  bool partial = !rf.resume.empty() && trainer->loader().position().batch > 0;
+  if (partial && trainer->epoch_done()) {
+    ++first_epoch;
+    partial = false;
+  }
+  const std::string kept = rf.resume.empty() ? "" : kept_metrics(rf.out + "/metrics.jsonl", first_epoch);
+  const EpochsResult r = train_epochs(trainer.get(), cfg, rf, first_epoch, partial, kept, t_start);
+  trainer->save(rf.out + "/checkpoint.safetensors");
+  trainer->save_model(rf.out + "/model.safetensors", {{"dataset", rf.dataset}});
+  train::EvalResult train_eval;
+  if (rf.final_train_eval) train_eval = trainer->evaluate(train_set);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  print_summary(rf, cfg, mnist, *trainer, r, train_eval, first_epoch, seconds);
   return 0;
 }
 
