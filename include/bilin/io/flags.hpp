@@ -149,7 +149,10 @@ class Flags {
     const std::string& s = str(name);
     if (std::find(allowed.begin(), allowed.end(), s) != allowed.end()) return s;
     std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : "|") + std::string(a);
+    for (auto a : allowed) {
+      if (!list.empty()) list += '|';
+      list += a;
+    }
     throw Error(program_, msg("--", name, " expects one of ", list, ", got '", s, "'"));
   }
 
