@@ -1,8 +1,6 @@
 // generate — sample text from a train_tinylm checkpoint.
 //
-//   generate --ckpt DIR/ckpt.safetensors [--prompt "Once upon a time"] [--tokens 200]
-//            [--temperature 0.8] [--top-k 40] [--seed 0] [--threads 2] [--samples 1]
-//            [--tokenizer FILE] [--stop-at-eot]
+//   generate --ckpt DIR/ckpt.safetensors [flags]   (--help lists every flag with its default)
 //
 // The checkpoint's metadata holds the model configuration and the tokenizer (train_tinylm
 // stores both), so --ckpt is all it needs; --tokenizer overrides the stored one. Generation
@@ -15,7 +13,8 @@
 #include <string>
 
 #include <bilin/bilin.hpp>
-#include <bilin/io/checkpoint.hpp>
+#include <bilin/io/flags.hpp>
+#include <bilin/train/lm_checkpoint.hpp>
 #include <bilin/nn/generate.hpp>
 #include <bilin/nn/transformer.hpp>
 
@@ -26,29 +25,34 @@ using namespace bilin;
 int main(int argc, char** argv) {
   lm::reexec_with_runtime_env(argv);
   try {
-    lm::Args a(argc, argv);
-    if (a.has("help")) {
-      std::puts("usage: generate --ckpt FILE [--prompt TEXT] [--tokens 200] [--temperature 0.8] [--top-k 40] "
-                "[--seed 0] [--threads 2] [--samples 1] [--tokenizer FILE] [--stop-at-eot]");
-      return 0;
-    }
-    const std::string ckpt = a.str("ckpt", "");
-    const std::string prompt = a.str("prompt", "Once upon a time");
-    const index_t n_tokens = a.integer("tokens", 200);
+    Flags f("generate", "Sample text from a train_tinylm checkpoint.");
+    f.value("ckpt", "", "the checkpoint (holds the model config and the tokenizer)", "FILE")
+        .value("prompt", "Once upon a time", "text to continue", "TEXT")
+        .value("tokens", "200", "tokens to generate per sample", "N")
+        .value("temperature", "0.8", "sampling temperature", "T")
+        .value("top-k", "40", "sample from the k most likely tokens", "K")
+        .value("seed", "0", "random seed of the first sample (+1 per sample)", "N")
+        .value("threads", "2", "OpenMP threads", "N")
+        .value("samples", "1", "number of samples", "N")
+        .value("tokenizer", "", "a BPE tokenizer file instead of the checkpoint's", "FILE")
+        .toggle("stop-at-eot", "stop a sample at <|endoftext|>");
+    if (!f.parse(argc, argv)) return 0;
+    const std::string ckpt = f.str("ckpt");
+    const std::string prompt = f.str("prompt");
+    const index_t n_tokens = f.integer("tokens");
     nn::SamplingOptions so;
-    so.temperature = a.real("temperature", 0.8);
-    so.top_k = a.integer("top-k", 40);
-    so.seed = static_cast<std::uint64_t>(a.integer("seed", 0));
-    const int threads = static_cast<int>(a.integer("threads", 2));
-    const index_t samples = a.integer("samples", 1);
-    const std::string tok_path = a.str("tokenizer", "");
-    const bool stop_eot = a.flag("stop-at-eot");
-    a.finish();
+    so.temperature = f.real("temperature");
+    so.top_k = f.integer("top-k");
+    so.seed = static_cast<std::uint64_t>(f.integer("seed"));
+    const int threads = static_cast<int>(f.integer("threads"));
+    const index_t samples = f.integer("samples");
+    const std::string tok_path = f.str("tokenizer");
+    const bool stop_eot = f.on("stop-at-eot");
     BILIN_CHECK(!ckpt.empty(), "generate", "--ckpt FILE is required");
     BILIN_CHECK(n_tokens >= 0 && samples >= 1 && threads >= 1, "generate", "--tokens must be >= 0, --samples and --threads >= 1");
     omp_set_num_threads(threads);
 
-    const auto cfg = lm::read_lm_config(ckpt);
+    const auto cfg = train::read_lm_config(ckpt);
     const auto meta = io::read_checkpoint_metadata(ckpt);
     data::BpeTokenizer tok;
     if (!tok_path.empty()) {
@@ -62,7 +66,7 @@ int main(int argc, char** argv) {
                 " ids but the model only ", cfg.vocab);
     Generator gen(0);
     nn::Transformer<float> model(cfg, gen);
-    lm::load_lm_checkpoint(ckpt, model);
+    train::load_lm_checkpoint(ckpt, model);
     model.eval();
 
     const std::int64_t eot = static_cast<std::int64_t>(tok.special_id(data::kEndOfText));

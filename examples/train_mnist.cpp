@@ -2,6 +2,7 @@
 // Fashion-MNIST.
 //
 //   train_mnist --dataset mnist|fmnist|PATH [--recipe paper|best] [--out DIR] [flags...]
+//   (--help lists every flag)
 //
 // Recipes (individual flags override them):
 //   paper  the official code (tdooms/bilinear-decomposition, src/image/model.py + the image
@@ -32,50 +33,90 @@
 #include <bilin/bilin.hpp>
 #include <bilin/data/idx.hpp>
 #include <bilin/io/atomic_file.hpp>
+#include <bilin/io/flags.hpp>
 #include <bilin/train/classifier_trainer.hpp>
 
 using namespace bilin;
 
 namespace {
 
-const char* kUsage = R"(usage: train_mnist [options]
-  --dataset mnist|fmnist|PATH   data (found via data_scripts conventions; default mnist)
-  --recipe paper|best           defaults to start from (default paper)
-  --out DIR                     output folder (default train_mnist_out)
-  --model bilinear|glu-relu|glu-silu|glu-gelu|relu
-  --hidden N  --layers N  --residual on|off  --embed on|off  --bias on|off
-  --epochs N  --batch N  --lr X  --wd X  --optimizer adamw|adam|sgd  --momentum X
-  --schedule cosine|cosine-step|constant  --warmup N  --min-lr X  --clip X  --label-smoothing X
-  --noise STD  --noise-p P  --shift PIXELS  --rotate DEGREES
-  --seed N  --threads N  --eval-batch N
-  --resume CHECKPOINT           continue a run from DIR/checkpoint.safetensors
-  --save-every N                also write the resumable checkpoint every N epochs
-  --max-steps N                 stop after N optimizer steps (timing runs)
-  --no-final-train-eval         skip the clean pass over the training set at the end
-)";
-
-struct Args {
-  std::vector<std::string> v;
-  std::size_t i = 1;
-};
-
-bool parse_on_off(const std::string& flag, const std::string& s) {
-  if (s == "on" || s == "true" || s == "1") return true;
-  if (s == "off" || s == "false" || s == "0") return false;
-  throw Error("train_mnist", flag + " expects on|off, got '" + s + "'");
+// The flag table. Flags whose default comes from the recipe show no default here; given, they
+// override the recipe's value.
+Flags flag_table() {
+  Flags f("train_mnist", "Train the paper's bilinear image classifier (or a GLU / ReLU variant) on MNIST or Fashion-MNIST.");
+  f.value("dataset", "mnist", "mnist|fmnist|PATH (found via data_scripts conventions)", "DATA")
+      .value("recipe", "paper", "defaults to start from: paper|best", "NAME")
+      .value("out", "train_mnist_out", "output folder", "DIR")
+      .value("model", "", "bilinear|glu-relu|glu-silu|glu-gelu|relu", "KIND")
+      .value("hidden", "", "hidden width", "N")
+      .value("layers", "", "hidden layers", "N")
+      .value("residual", "", "residual connections", "on|off")
+      .value("embed", "", "input embedding layer", "on|off")
+      .value("bias", "", "biases", "on|off")
+      .value("epochs", "", "epochs", "N")
+      .value("batch", "", "batch size", "N")
+      .value("lr", "", "learning rate", "X")
+      .value("wd", "", "weight decay", "X")
+      .value("optimizer", "", "adamw|adam|sgd", "NAME")
+      .value("momentum", "", "SGD momentum", "X")
+      .value("schedule", "", "cosine|cosine-step|constant", "NAME")
+      .value("warmup", "", "warmup in schedule units", "N")
+      .value("min-lr", "", "final learning rate", "X")
+      .value("clip", "", "global gradient-norm clip (0 = off)", "X")
+      .value("label-smoothing", "", "label smoothing", "X")
+      .value("noise", "", "Gaussian input noise std", "STD")
+      .value("noise-p", "", "probability of noise per sample", "P")
+      .value("shift", "", "random shifts up to this many pixels", "PIXELS")
+      .value("rotate", "", "random rotations up to this many degrees", "DEGREES")
+      .value("seed", "", "random seed", "N")
+      .value("threads", "0", "OpenMP threads (0: OpenMP's default)", "N")
+      .value("eval-batch", "", "evaluation batch size", "N")
+      .value("resume", "", "continue a run from DIR/checkpoint.safetensors", "CHECKPOINT")
+      .value("save-every", "0", "also write the resumable checkpoint every N epochs", "N")
+      .value("max-steps", "-1", "stop after N optimizer steps (timing runs)", "N")
+      .toggle("no-final-train-eval", "skip the clean pass over the training set at the end");
+  return f;
 }
 
-double to_double(const std::string& flag, const std::string& s) {
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end) throw Error("train_mnist", flag + " expects a number, got '" + s + "'");
-  return v;
+bool on_off(const Flags& f, const char* name) {
+  const std::string& s = f.choice(name, {"on", "off", "true", "false", "1", "0"});
+  return s == "on" || s == "true" || s == "1";
 }
-long long to_int(const std::string& flag, const std::string& s) {
-  char* end = nullptr;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end) throw Error("train_mnist", flag + " expects an integer, got '" + s + "'");
-  return v;
+
+// The recipe's configuration with every given flag applied over it.
+train::TrainConfig config_from_flags(const Flags& f, bool fashion) {
+  const std::string& recipe = f.choice("recipe", {"paper", "best"});
+  train::TrainConfig cfg = recipe == "paper" ? train::TrainConfig::paper_recipe() : train::TrainConfig::best_recipe(fashion);
+  const auto set_int = [&](const char* name, auto& field) {
+    if (f.given(name)) field = static_cast<std::remove_reference_t<decltype(field)>>(f.integer(name));
+  };
+  const auto set_real = [&](const char* name, double& field) {
+    if (f.given(name)) field = f.real(name);
+  };
+  if (f.given("model")) cfg.model.kind = nn::parse_mlp_kind(f.str("model"));
+  set_int("hidden", cfg.model.d_hidden);
+  set_int("layers", cfg.model.n_layer);
+  if (f.given("residual")) cfg.model.residual = on_off(f, "residual");
+  if (f.given("embed")) cfg.model.embed = on_off(f, "embed");
+  if (f.given("bias")) cfg.model.bias = on_off(f, "bias");
+  set_int("epochs", cfg.epochs);
+  set_int("batch", cfg.batch);
+  set_real("lr", cfg.lr);
+  set_real("wd", cfg.weight_decay);
+  if (f.given("optimizer")) cfg.optimizer = f.str("optimizer");
+  set_real("momentum", cfg.momentum);
+  if (f.given("schedule")) cfg.schedule = f.str("schedule");
+  set_int("warmup", cfg.warmup);
+  set_real("min-lr", cfg.min_lr);
+  set_real("clip", cfg.clip);
+  set_real("label-smoothing", cfg.label_smoothing);
+  set_real("noise", cfg.noise);
+  set_real("noise-p", cfg.noise_p);
+  set_int("shift", cfg.shift);
+  set_real("rotate", cfg.rotate);
+  set_int("seed", cfg.seed);
+  set_int("eval-batch", cfg.eval_batch);
+  return cfg;
 }
 
 // CPU time of the whole process (all threads), for load-independent comparisons.
@@ -105,99 +146,21 @@ void make_dirs(const std::string& dir) {
               dir, "'");
 }
 
-int run(int argc, char** argv) {
-  std::vector<std::string> a(argv + 1, argv + argc);
-  // First pass: recipe and dataset, since every other flag overrides the recipe's values and
-  // the best recipe depends on the dataset.
-  std::string recipe = "paper", dataset = "mnist";
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i] == "-h" || a[i] == "--help") {
-      std::cout << kUsage;
-      return 0;
-    }
-  for (std::size_t i = 0; i + 1 < a.size(); ++i) {
-    if (a[i] == "--recipe") recipe = a[i + 1];
-    if (a[i] == "--dataset") dataset = a[i + 1];
-  }
-  const std::string data_dir = data::locate_dataset(dataset);
-  const bool fashion = dataset == "fmnist" || dataset == "fashion-mnist" || dataset == "fashion_mnist" ||
-                       data_dir.find("fashion") != std::string::npos;
-  train::TrainConfig cfg;
-  if (recipe == "paper") cfg = train::TrainConfig::paper_recipe();
-  else if (recipe == "best") cfg = train::TrainConfig::best_recipe(fashion);
-  else throw Error("train_mnist", "--recipe must be paper or best, got '" + recipe + "'");
-
-  std::string out = "train_mnist_out", resume;
+// What the flags ask for besides the training configuration.
+struct RunFlags {
+  std::string dataset, data_dir, out, resume;
   int threads = 0;
   std::int64_t max_steps = -1, save_every = 0;
   bool final_train_eval = true;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const std::string& f = a[i];
-    if (f == "--no-final-train-eval") {
-      final_train_eval = false;
-      continue;
-    }
-    if (i + 1 >= a.size()) throw Error("train_mnist", "flag " + f + " needs a value\n" + kUsage);
-    const std::string& v = a[++i];
-    if (f == "--recipe" || f == "--dataset") continue;
-    else if (f == "--out") out = v;
-    else if (f == "--model") cfg.model.kind = nn::parse_mlp_kind(v);
-    else if (f == "--hidden") cfg.model.d_hidden = to_int(f, v);
-    else if (f == "--layers") cfg.model.n_layer = to_int(f, v);
-    else if (f == "--residual") cfg.model.residual = parse_on_off(f, v);
-    else if (f == "--embed") cfg.model.embed = parse_on_off(f, v);
-    else if (f == "--bias") cfg.model.bias = parse_on_off(f, v);
-    else if (f == "--epochs") cfg.epochs = to_int(f, v);
-    else if (f == "--batch") cfg.batch = to_int(f, v);
-    else if (f == "--lr") cfg.lr = to_double(f, v);
-    else if (f == "--wd") cfg.weight_decay = to_double(f, v);
-    else if (f == "--optimizer") cfg.optimizer = v;
-    else if (f == "--momentum") cfg.momentum = to_double(f, v);
-    else if (f == "--schedule") cfg.schedule = v;
-    else if (f == "--warmup") cfg.warmup = to_int(f, v);
-    else if (f == "--min-lr") cfg.min_lr = to_double(f, v);
-    else if (f == "--clip") cfg.clip = to_double(f, v);
-    else if (f == "--label-smoothing") cfg.label_smoothing = to_double(f, v);
-    else if (f == "--noise") cfg.noise = to_double(f, v);
-    else if (f == "--noise-p") cfg.noise_p = to_double(f, v);
-    else if (f == "--shift") cfg.shift = to_int(f, v);
-    else if (f == "--rotate") cfg.rotate = to_double(f, v);
-    else if (f == "--seed") cfg.seed = static_cast<std::uint64_t>(to_int(f, v));
-    else if (f == "--threads") threads = static_cast<int>(to_int(f, v));
-    else if (f == "--eval-batch") cfg.eval_batch = to_int(f, v);
-    else if (f == "--resume") resume = v;
-    else if (f == "--save-every") save_every = to_int(f, v);
-    else if (f == "--max-steps") max_steps = to_int(f, v);
-    else throw Error("train_mnist", "unknown flag '" + f + "'\n" + kUsage);
-  }
-  if (threads > 0) omp_set_num_threads(threads);
-  threads = omp_get_max_threads();
-  // Big per-step tensors: keep them on the heap instead of fresh, kernel-zeroed mmaps every step
-  // (glibc caps M_MMAP_THRESHOLD at 32 MiB, so turning mmap off is the only way to cover all).
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+};
 
-  const auto t_start = std::chrono::steady_clock::now();
-  std::fprintf(stderr, "train_mnist: simd %s, threads %d, seed %llu\n", xsimd::default_arch::name(), threads,
-               static_cast<unsigned long long>(cfg.seed));
-  const data::MnistData mnist = data::load_mnist(data_dir);
-  data::ImageDataset train_set = data::ImageDataset::from_mnist(mnist.train);
-  data::ImageDataset test_set = data::ImageDataset::from_mnist(mnist.test);
-  cfg.model.d_input = train_set.features();
-
-  std::unique_ptr<train::ClassifierTrainer> trainer;
-  if (!resume.empty()) {
-    // The run's configuration (schedule length included) comes from the checkpoint; only
-    // --out, --threads and --max-steps apply to a resumed run.
-    trainer = train::ClassifierTrainer::resume(resume, train_set, test_set);
-    cfg = trainer->config();
-  } else {
-    trainer = std::make_unique<train::ClassifierTrainer>(cfg, train_set, test_set);
-  }
-  make_dirs(out);
-  const std::string model_path = out + "/model.safetensors", ckpt_path = out + "/checkpoint.safetensors";
-  const std::string metrics_path = out + "/metrics.jsonl";
-
+// The run's start line and configuration line on stderr.
+void print_configuration(const RunFlags& rf, const train::TrainConfig& cfg, const data::MnistData& mnist,
+                         const data::ImageDataset& train_set, const data::ImageDataset& test_set,
+                         train::ClassifierTrainer& t) {
+  auto* trainer = &t;
+  const std::string& dataset = rf.dataset;
+  const std::string& resume = rf.resume;
   const auto& mc = cfg.model;
   std::fprintf(stderr,
                "train_mnist: data %s (%s: %lld train, %lld test) | model %s d_input %lld hidden %lld layers %lld "
@@ -212,35 +175,46 @@ int run(int argc, char** argv) {
                trainer->schedule().describe().c_str(), static_cast<long long>(cfg.batch),
                static_cast<long long>(cfg.epochs), cfg.noise, cfg.noise_p, static_cast<long long>(cfg.shift),
                cfg.rotate, cfg.label_smoothing, cfg.clip, resume.empty() ? "" : (" | resumed from " + resume).c_str());
+}
 
-  // A resumed run continues the checkpoint's epoch (or starts the next one when it was complete).
-  std::int64_t first_epoch = trainer->epoch();
-  bool partial = !resume.empty() && trainer->loader().position().batch > 0;
-  if (partial && trainer->epoch_done()) {
-    ++first_epoch;
-    partial = false;
+// The metrics lines of the epochs a resumed checkpoint has seen completed.
+std::string kept_metrics(const std::string& metrics_path, std::int64_t first_epoch) {
+  std::string old, kept;
+  try {
+    old = io::read_file(metrics_path);
+  } catch (const Error&) {
   }
-  std::string metrics_text;
-  if (!resume.empty()) {
-    // keep the metrics of the epochs the checkpoint has seen completed
-    std::string old;
-    try {
-      old = io::read_file(metrics_path);
-    } catch (const Error&) {
-    }
-    std::size_t at = 0;
-    while (at < old.size()) {
-      const std::size_t nl = std::min(old.find('\n', at), old.size());
-      const std::string line = old.substr(at, nl - at);
-      at = nl + 1;
-      if (line.empty()) continue;
-      if (json::parse(line).at("epoch").as_int() <= first_epoch) metrics_text += line + "\n";
-    }
+  std::size_t at = 0;
+  while (at < old.size()) {
+    const std::size_t nl = std::min(old.find('\n', at), old.size());
+    const std::string line = old.substr(at, nl - at);
+    at = nl + 1;
+    if (line.empty()) continue;
+    if (json::parse(line).at("epoch").as_int() <= first_epoch) kept += line + "\n";
   }
+  return kept;
+}
+
+// What the epochs leave for the summary.
+struct EpochsResult {
   train::EvalResult test_res;
   train::EpochStats last_stats;
   std::vector<double> epoch_seconds;
   double train_seconds_total = 0;
+};
+
+// The epochs from first_epoch on (the first one continued when partial): train, evaluate on the
+// test set, one progress line on stderr and one metrics line per epoch; --max-steps stops early.
+EpochsResult train_epochs(train::ClassifierTrainer* trainer, const train::TrainConfig& cfg, const RunFlags& rf,
+                          std::int64_t first_epoch, bool partial, std::string metrics_text,
+                          std::chrono::steady_clock::time_point t_start) {
+  const std::string metrics_path = rf.out + "/metrics.jsonl", ckpt_path = rf.out + "/checkpoint.safetensors";
+  const std::int64_t max_steps = rf.max_steps, save_every = rf.save_every;
+  EpochsResult r;
+  train::EvalResult& test_res = r.test_res;
+  train::EpochStats& last_stats = r.last_stats;
+  std::vector<double>& epoch_seconds = r.epoch_seconds;
+  double& train_seconds_total = r.train_seconds_total;
   bool stopped = false;
   for (std::int64_t e = first_epoch; e < cfg.epochs && !stopped; ++e) {
     if (!(partial && e == first_epoch)) trainer->begin_epoch(e);
@@ -292,12 +266,24 @@ int run(int argc, char** argv) {
     io::write_file_atomic(metrics_path, metrics_text);
     if (save_every > 0 && (e + 1) % save_every == 0) trainer->save(ckpt_path);
   }
-  trainer->save(ckpt_path);
-  trainer->save_model(model_path, {{"dataset", dataset}});
-  train::EvalResult train_eval;
-  if (final_train_eval) train_eval = trainer->evaluate(train_set);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return r;
+}
 
+// The final JSON line on stdout.
+void print_summary(const RunFlags& rf, const train::TrainConfig& cfg, const data::MnistData& mnist,
+                   train::ClassifierTrainer& t, const EpochsResult& r, const train::EvalResult& train_eval,
+                   std::int64_t first_epoch, double seconds) {
+  auto* trainer = &t;
+  const auto& mc = cfg.model;
+  const auto& dataset = rf.dataset;
+  const auto& test_res = r.test_res;
+  const auto& last_stats = r.last_stats;
+  const auto& epoch_seconds = r.epoch_seconds;
+  const double train_seconds_total = r.train_seconds_total;
+  const bool final_train_eval = rf.final_train_eval;
+  const int threads = rf.threads;
+  const std::string model_path = rf.out + "/model.safetensors", ckpt_path = rf.out + "/checkpoint.safetensors";
+  const std::string metrics_path = rf.out + "/metrics.jsonl";
   std::vector<double> sorted = epoch_seconds;
   std::sort(sorted.begin(), sorted.end());
   json::Value s = json::Value::object();
@@ -327,6 +313,65 @@ int run(int argc, char** argv) {
   s["resume_checkpoint"] = ckpt_path;
   s["metrics"] = metrics_path;
   std::cout << s.dump() << std::endl;
+}
+
+int run(int argc, char** argv) {
+  Flags f = flag_table();
+  if (!f.parse(argc, argv)) return 0;
+  RunFlags rf;
+  rf.dataset = f.str("dataset");
+  rf.data_dir = data::locate_dataset(rf.dataset);
+  const bool fashion = rf.dataset == "fmnist" || rf.dataset == "fashion-mnist" || rf.dataset == "fashion_mnist" ||
+                       rf.data_dir.find("fashion") != std::string::npos;
+  train::TrainConfig cfg = config_from_flags(f, fashion);
+  rf.out = f.str("out");
+  rf.resume = f.str("resume");
+  rf.threads = static_cast<int>(f.integer("threads"));
+  rf.max_steps = f.integer("max-steps");
+  rf.save_every = f.integer("save-every");
+  rf.final_train_eval = !f.on("no-final-train-eval");
+  if (rf.threads > 0) omp_set_num_threads(rf.threads);
+  rf.threads = omp_get_max_threads();
+  // Big per-step tensors: keep them on the heap instead of fresh, kernel-zeroed mmaps every step
+  // (glibc caps M_MMAP_THRESHOLD at 32 MiB, so turning mmap off is the only way to cover all).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+
+  const auto t_start = std::chrono::steady_clock::now();
+  std::fprintf(stderr, "train_mnist: simd %s, threads %d, seed %llu\n", xsimd::default_arch::name(), rf.threads,
+               static_cast<unsigned long long>(cfg.seed));
+  const data::MnistData mnist = data::load_mnist(rf.data_dir);
+  data::ImageDataset train_set = data::ImageDataset::from_mnist(mnist.train);
+  data::ImageDataset test_set = data::ImageDataset::from_mnist(mnist.test);
+  cfg.model.d_input = train_set.features();
+
+  std::unique_ptr<train::ClassifierTrainer> trainer;
+  if (!rf.resume.empty()) {
+    // The run's configuration (schedule length included) comes from the checkpoint; only
+    // --out, --threads and --max-steps apply to a resumed run.
+    trainer = train::ClassifierTrainer::resume(rf.resume, train_set, test_set);
+    cfg = trainer->config();
+  } else {
+    trainer = std::make_unique<train::ClassifierTrainer>(cfg, train_set, test_set);
+  }
+  make_dirs(rf.out);
+  print_configuration(rf, cfg, mnist, train_set, test_set, *trainer);
+
+  // A resumed run continues the checkpoint's epoch (or starts the next one when it was complete).
+  std::int64_t first_epoch = trainer->epoch();
+  bool partial = !rf.resume.empty() && trainer->loader().position().batch > 0;
+  if (partial && trainer->epoch_done()) {
+    ++first_epoch;
+    partial = false;
+  }
+  const std::string kept = rf.resume.empty() ? "" : kept_metrics(rf.out + "/metrics.jsonl", first_epoch);
+  const EpochsResult r = train_epochs(trainer.get(), cfg, rf, first_epoch, partial, kept, t_start);
+  trainer->save(rf.out + "/checkpoint.safetensors");
+  trainer->save_model(rf.out + "/model.safetensors", {{"dataset", rf.dataset}});
+  train::EvalResult train_eval;
+  if (rf.final_train_eval) train_eval = trainer->evaluate(train_set);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  print_summary(rf, cfg, mnist, *trainer, r, train_eval, first_epoch, seconds);
   return 0;
 }
 

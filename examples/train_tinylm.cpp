@@ -1,11 +1,6 @@
 // train_tinylm — train the paper's bilinear transformer language model on TinyStories.
 //
-//   train_tinylm [--data DIR] [--out DIR] [--vocab 4096] [--layers 4] [--d-model 256] [--heads 4]
-//                [--hidden 1024] [--ctx 256] [--batch 16] [--steps N] [--lr 1e-3] [--min-lr lr/10]
-//                [--warmup min(100, steps/10)] [--wd 0.1] [--beta2 0.95] [--clip 1.0] [--mlp bilinear|glu-silu|
-//                glu-relu|glu-gelu|relu] [--seed 0] [--threads 2] [--eval-every 200]
-//                [--eval-windows 64] [--ckpt-every 200] [--log-every 10] [--resume] [--cache DIR]
-//                [--norm-affine] [--time-steps N] [--stop-at N] [--eval-only]
+//   train_tinylm [flags]      (--help lists every flag with its default)
 //
 // Data: the TinyStories subset in --data (default $BILIN_DATA_DIR/tinystories, else the build's
 // ../shared/data/tinystories). The BPE tokenizer and token caches are made once and cached in
@@ -43,142 +38,105 @@
 #include <string>
 #include <vector>
 
-#include <bilin/bilin.hpp>
-#include <bilin/io/checkpoint.hpp>
+#include <bilin/data/text.hpp>
+#include <bilin/data/tinystories.hpp>
+#include <bilin/io/flags.hpp>
 #include <bilin/io/json.hpp>
 #include <bilin/io/safetensors.hpp>
 #include <bilin/nn/transformer.hpp>
 #include <bilin/optim/adamw.hpp>
-#include <bilin/optim/clip.hpp>
-#include <bilin/optim/schedule.hpp>
+#include <bilin/train/lm_trainer.hpp>
 
 #include "lm_common.hpp"
 
 using namespace bilin;
+namespace fs = std::filesystem;
 
 namespace {
 
-const char* kUsage =
-    "usage: train_tinylm [--data DIR] [--out DIR] [--vocab 4096] [--layers 4] [--d-model 256] [--heads 4]\n"
-    "                    [--hidden 1024] [--ctx 256] [--batch 16] [--steps 1500] [--lr 1e-3] [--min-lr LR/10]\n"
-    "                    [--warmup min(100, steps/10)] [--wd 0.1] [--beta2 0.95] [--clip 1.0] [--mlp bilinear|glu-silu|relu|...]\n"
-    "                    [--seed 0] [--threads 2] [--eval-every 200] [--eval-windows 64] [--ckpt-every 200]\n"
-    "                    [--log-every 10] [--resume] [--cache DIR] [--norm-affine] [--time-steps N] [--stop-at N] [--eval-only]\n";
-
 struct Options {
-  nn::TransformerConfig model;
-  std::string data, out, cache;
-  index_t batch = 16, steps = 1500, warmup = 100, eval_every = 200, eval_windows = 64, ckpt_every = 200,
-          log_every = 10, time_steps = 0, stop_at = -1;
-  std::string dump;
-  double lr = 1e-3, min_lr = -1, wd = 0.1, beta2 = 0.95, clip = 1.0;
-  std::uint64_t seed = 0;
-  int threads = 2;
+  train::LmTrainConfig run;
+  std::string data, out, cache, dump;
+  index_t time_steps = 0;
   bool resume = false, eval_only = false, eval_windows_given = false;
 };
 
-Options parse(int argc, char** argv) {
-  lm::Args a(argc, argv);
-  Options o;
-  if (a.has("help")) {
-    std::fputs(kUsage, stdout);
-    std::exit(0);
-  }
-  o.data = a.str("data", lm::default_data_dir());
-  o.out = a.str("out", "tinylm_out");
-  o.cache = a.str("cache", o.out);
-  o.model.vocab = a.integer("vocab", 4096);
-  o.model.n_layer = a.integer("layers", 4);
-  o.model.d_model = a.integer("d-model", 256);
-  o.model.n_head = a.integer("heads", 4);
-  o.model.d_hidden = a.integer("hidden", 1024);
-  o.model.n_ctx = a.integer("ctx", 256);
-  o.model.mlp = nn::parse_mlp_kind(a.str("mlp", "bilinear"));
-  o.model.norm_affine = a.flag("norm-affine");
-  o.batch = a.integer("batch", 16);
-  o.steps = a.integer("steps", 1500);
-  o.lr = a.real("lr", 1e-3);
-  o.min_lr = a.real("min-lr", o.lr / 10);
-  o.warmup = a.integer("warmup", std::min<index_t>(100, o.steps / 10));  // default: 100, or 10% of a short run
-  o.wd = a.real("wd", 0.1);
-  o.beta2 = a.real("beta2", 0.95);
-  o.clip = a.real("clip", 1.0);
-  o.seed = static_cast<std::uint64_t>(a.integer("seed", 0));
-  o.threads = static_cast<int>(a.integer("threads", 2));
-  o.eval_every = a.integer("eval-every", 200);
-  o.eval_windows_given = a.has("eval-windows");
-  o.eval_windows = a.integer("eval-windows", 64);
-  o.ckpt_every = a.integer("ckpt-every", 200);
-  o.log_every = a.integer("log-every", 10);
-  o.resume = a.flag("resume");
-  o.stop_at = a.integer("stop-at", -1);
-  o.eval_only = a.flag("eval-only");
-  o.time_steps = a.integer("time-steps", 0);
-  o.dump = a.str("dump", "");
-  a.finish();
-  o.model.validate();
-  BILIN_CHECK(o.batch > 0 && o.steps >= 0 && o.threads > 0, "train_tinylm", "--batch, --threads must be positive and --steps >= 0");
-  BILIN_CHECK(o.warmup >= 0 && o.eval_every > 0 && o.ckpt_every > 0 && o.log_every > 0, "train_tinylm",
-              "--warmup must be >= 0; --eval-every, --ckpt-every, --log-every positive");
-  BILIN_CHECK(o.clip > 0 && o.lr > 0 && o.min_lr >= 0, "train_tinylm", "--clip and --lr must be positive, --min-lr >= 0");
-  return o;
+// Returns false after --help.
+bool parse(int argc, char** argv, Options& o) {
+  Flags f("train_tinylm", "Train the paper's bilinear transformer language model on TinyStories.");
+  f.value("data", lm::default_data_dir(), "folder holding the TinyStories files", "DIR")
+      .value("out", "tinylm_out", "output folder: checkpoint, metrics.jsonl", "DIR")
+      .value("cache", "", "tokenizer and token caches (default: --out)", "DIR")
+      .value("vocab", "4096", "BPE vocabulary size", "N")
+      .value("layers", "4", "transformer layers", "N")
+      .value("d-model", "256", "residual width", "N")
+      .value("heads", "4", "attention heads", "N")
+      .value("hidden", "1024", "MLP hidden width", "N")
+      .value("ctx", "256", "context length", "N")
+      .value("mlp", "bilinear", "MLP kind: bilinear|glu-silu|glu-relu|glu-gelu|relu", "KIND")
+      .toggle("norm-affine", "RMSNorm with learned weights")
+      .value("batch", "16", "sequences per step", "N")
+      .value("steps", "1500", "training steps", "N")
+      .value("lr", "1e-3", "peak learning rate", "LR")
+      .value("min-lr", "", "final learning rate of the cosine decay (default: --lr / 10)", "LR")
+      .value("warmup", "", "linear warmup steps (default: min(100, steps / 10))", "N")
+      .value("wd", "0.1", "AdamW weight decay", "X")
+      .value("beta2", "0.95", "AdamW beta2", "X")
+      .value("clip", "1.0", "gradient clipping at this global L2 norm", "X")
+      .value("seed", "0", "random seed", "N")
+      .value("threads", "2", "OpenMP threads", "N")
+      .value("eval-every", "200", "validation loss every N steps", "N")
+      .value("eval-windows", "64", "validation windows per evaluation", "N")
+      .value("ckpt-every", "200", "checkpoint every N steps", "N")
+      .value("log-every", "10", "progress line every N steps", "N")
+      .toggle("resume", "continue from <out>/ckpt.safetensors")
+      .value("stop-at", "-1", "stop at step N as if interrupted (a checkpoint is written)", "N")
+      .toggle("eval-only", "print the validation loss of <out>/ckpt.safetensors and exit")
+      .value("time-steps", "0", "timing mode: N timed steps on random tokens, no data, no checkpoint", "N")
+      .value("dump", "", "timing mode: also write initial weights, warm-up batches and losses", "FILE");
+  if (!f.parse(argc, argv)) return false;
+  o.data = f.str("data");
+  o.out = f.str("out");
+  o.cache = f.given("cache") ? f.str("cache") : o.out;
+  train::LmTrainConfig& r = o.run;
+  r.model.vocab = f.integer("vocab");
+  r.model.n_layer = f.integer("layers");
+  r.model.d_model = f.integer("d-model");
+  r.model.n_head = f.integer("heads");
+  r.model.d_hidden = f.integer("hidden");
+  r.model.n_ctx = f.integer("ctx");
+  r.model.mlp = nn::parse_mlp_kind(f.str("mlp"));
+  r.model.norm_affine = f.on("norm-affine");
+  r.batch = f.integer("batch");
+  r.steps = f.integer("steps");
+  r.lr = f.real("lr");
+  r.min_lr = f.given("min-lr") ? f.real("min-lr") : r.lr / 10;
+  r.warmup = f.given("warmup") ? f.integer("warmup") : std::min<index_t>(100, r.steps / 10);  // 10% of a short run
+  r.wd = f.real("wd");
+  r.beta2 = f.real("beta2");
+  r.clip = f.real("clip");
+  r.seed = static_cast<std::uint64_t>(f.integer("seed"));
+  r.threads = static_cast<int>(f.integer("threads"));
+  r.eval_every = f.integer("eval-every");
+  o.eval_windows_given = f.given("eval-windows");
+  r.eval_windows = f.integer("eval-windows");
+  r.ckpt_every = f.integer("ckpt-every");
+  r.log_every = f.integer("log-every");
+  o.resume = f.on("resume");
+  r.stop_at = f.integer("stop-at");
+  o.eval_only = f.on("eval-only");
+  o.time_steps = f.integer("time-steps");
+  o.dump = f.str("dump");
+  r.validate();
+  return true;
 }
 
-json::Value config_json(const Options& o) {
-  json::Value v = o.model.to_json_value();
-  v["batch"] = o.batch;
-  v["threads"] = o.threads;
-  return v;
-}
-
-// One training step (forward, backward, clip, AdamW); returns (loss, grad norm).
-std::pair<double, double> train_step(nn::Transformer<float>& model, optim::AdamW<float>& opt,
-                                     const std::vector<TensorF>& params, const data::TokenBatch& b, double clip) {
-  opt.zero_grad();
-  TensorF loss = model.loss(b.inputs, b.targets);
-  const double l = loss.item();
-  loss.backward();
-  const double gn = optim::clip_grad_norm(params, clip);
-  opt.step();
-  return {l, gn};
-}
-
-double evaluate(nn::Transformer<float>& model, const std::vector<data::token_t>& val, index_t ctx, index_t batch,
-                index_t windows) {
-  NoGradGuard ng;
-  // all non-overlapping windows, then `windows` of them spread evenly over the text: the
-  // validation head is not homogeneous (some stretches are much harder), so its first windows
-  // alone would be a biased sample
-  const auto all = data::eval_window_starts(val.size(), ctx, val.size());
-  BILIN_CHECK(!all.empty(), "train_tinylm", "the validation text (", val.size(), " tokens) is shorter than one window");
-  std::vector<std::uint64_t> starts;
-  const std::size_t n_pick = std::min(all.size(), static_cast<std::size_t>(windows));
-  for (std::size_t i = 0; i < n_pick; ++i) starts.push_back(all[i * all.size() / n_pick]);
-  double total = 0;
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < starts.size(); i += static_cast<std::size_t>(batch)) {
-    const std::size_t m = std::min(starts.size() - i, static_cast<std::size_t>(batch));
-    auto b = data::batch_at(val, ctx, std::span<const std::uint64_t>(starts.data() + i, m));
-    total += model.loss(b.inputs, b.targets).item() * static_cast<double>(m);
-    n += m;
-  }
-  return total / static_cast<double>(n);
-}
-
-// The run's AdamW settings (β1 and ε at PyTorch's defaults).
-optim::AdamWOptions adamw_options(const Options& o) {
-  optim::AdamWOptions ao;
-  ao.lr = o.lr;
-  ao.beta2 = o.beta2;
-  ao.weight_decay = o.wd;
-  return ao;
-}
-
-int time_mode(const Options& o) {
+int time_mode(const Options& opts) {
+  const train::LmTrainConfig& o = opts.run;
   Generator gen(o.seed);
   nn::Transformer<float> model(o.model, gen);
   auto params = model.parameters();
-  optim::AdamW<float> opt(params, adamw_options(o));
+  optim::AdamW<float> opt(params, o.adamw());
   // random tokens: the step's cost does not depend on the data
   std::vector<data::token_t> tokens(static_cast<std::size_t>(o.batch * (o.model.n_ctx + 1) * 8));
   for (auto& t : tokens) t = static_cast<data::token_t>(gen.randint(static_cast<std::uint64_t>(o.model.vocab)));
@@ -186,25 +144,25 @@ int time_mode(const Options& o) {
   // --dump: the initial weights, the two warm-up batches and their losses, so a PyTorch run
   // can check it computes the same model and the same AdamW step (bench/compare_torch_lm.py).
   std::vector<std::pair<std::string, io::AnyTensor>> dump;
-  if (!o.dump.empty())
+  if (!opts.dump.empty())
     for (auto& [n, t] : model.state_dict()) dump.emplace_back(n, t.clone());
   std::vector<double> times, warm_losses;
   double loss = 0;
-  for (index_t s = 0; s < o.time_steps + 2; ++s) {
+  for (index_t s = 0; s < opts.time_steps + 2; ++s) {
     auto b = sampler.next(o.batch);
-    if (s < 2 && !o.dump.empty()) {
+    if (s < 2 && !opts.dump.empty()) {
       dump.emplace_back("batch" + std::to_string(s) + ".inputs", b.inputs);
       dump.emplace_back("batch" + std::to_string(s) + ".targets", b.targets);
     }
     const double t0 = lm::now_seconds();
-    loss = train_step(model, opt, params, b, o.clip).first;
+    loss = train::lm_train_step(model, opt, params, b, o.clip).first;
     if (s < 2) warm_losses.push_back(loss);
     if (s >= 2) times.push_back(lm::now_seconds() - t0);
-    if (s == 1 && !o.dump.empty()) {
+    if (s == 1 && !opts.dump.empty()) {
       char buf[2][32];
       std::snprintf(buf[0], 32, "%.9g", warm_losses[0]);
       std::snprintf(buf[1], 32, "%.9g", warm_losses[1]);
-      io::save_safetensors(o.dump, dump, {{"loss0", buf[0]}, {"loss1", buf[1]}, {"model_config", o.model.to_json()}});
+      io::save_safetensors(opts.dump, dump, {{"loss0", buf[0]}, {"loss1", buf[1]}, {"model_config", o.model.to_json()}});
     }
   }
   std::vector<double> sorted = times;
@@ -222,15 +180,9 @@ int time_mode(const Options& o) {
   r["step_seconds"] = json::Value::array_of(times);
   r["loss"] = loss;
   r["parameters"] = model.num_parameters();
-  r["config"] = config_json(o);
+  r["config"] = o.to_json();
   std::printf("%s\n", r.dump().c_str());
   return 0;
-}
-
-std::string fmt_double(double v) {  // round-trips exactly (resume restores the smoothed loss)
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
 }
 
 std::string fmt_time(double s) {
@@ -240,132 +192,65 @@ std::string fmt_time(double s) {
   return buf;
 }
 
-int train(const Options& o) {
-  namespace fs = std::filesystem;
+// The loss of the saved model on the whole validation text (--eval-only).
+int eval_only(const Options& o, const data::LmData& dat, double process_t0) {
+  const nn::TransformerConfig& cfg = o.run.model;
+  const std::string ckpt = o.out + "/ckpt.safetensors";
+  BILIN_CHECK(fs::exists(ckpt), "train_tinylm", "--eval-only: no checkpoint ", ckpt);
+  BILIN_CHECK(train::read_lm_config(ckpt).to_json() == cfg.to_json(), "train_tinylm", "--eval-only: the checkpoint's model ",
+              train::read_lm_config(ckpt).to_json(), " differs from the requested ", cfg.to_json());
+  Generator gen(o.run.seed);
+  nn::Transformer<float> model(cfg, gen);
+  auto meta = train::load_lm_checkpoint(ckpt, model);
+  json::Value r = json::Value::object();
+  r["val_loss"] = train::evaluate_lm(model, dat.val, cfg.n_ctx, o.run.batch,
+                                     o.eval_windows_given ? o.run.eval_windows : train::kLmFullEvalWindows);
+  r["step"] = std::stoll(meta.at("step"));
+  r["checkpoint"] = fs::absolute(ckpt).string();
+  r["seconds"] = lm::now_seconds() - process_t0;
+  std::printf("%s\n", r.dump().c_str());
+  return 0;
+}
+
+int train_run(const Options& o) {
   const double process_t0 = lm::now_seconds();
   fs::create_directories(o.out);
-  lm::LmData dat = lm::prepare_tinystories(o.data, static_cast<std::size_t>(o.model.vocab), o.cache);
-  nn::TransformerConfig cfg = o.model;
+  const data::LmData dat = data::prepare_tinystories(o.data, static_cast<std::size_t>(o.run.model.vocab), o.cache);
+  const nn::TransformerConfig& cfg = o.run.model;
   BILIN_CHECK(static_cast<index_t>(dat.tokenizer.vocab_size()) <= cfg.vocab, "train_tinylm", "the tokenizer has ",
               dat.tokenizer.vocab_size(), " ids but --vocab is ", cfg.vocab);
-  Generator gen(o.seed);
-  nn::Transformer<float> model(cfg, gen);
-  auto params = model.parameters();
-  optim::AdamW<float> opt(params, adamw_options(o));
-  const auto sched = optim::LrSchedule::cosine(o.lr, o.steps, o.warmup, o.min_lr);
-  data::WindowSampler sampler(dat.train, cfg.n_ctx, o.seed + 1);
-  const std::string ckpt = o.out + "/ckpt.safetensors", metrics_path = o.out + "/metrics.jsonl";
+  if (o.eval_only) return eval_only(o, dat, process_t0);
 
-  if (o.eval_only) {  // the loss of the saved model on the whole validation text
-    BILIN_CHECK(fs::exists(ckpt), "train_tinylm", "--eval-only: no checkpoint ", ckpt);
-    BILIN_CHECK(lm::read_lm_config(ckpt).to_json() == cfg.to_json(), "train_tinylm", "--eval-only: the checkpoint's model ",
-                lm::read_lm_config(ckpt).to_json(), " differs from the requested ", cfg.to_json());
-    auto meta = lm::load_lm_checkpoint(ckpt, model);
-    json::Value r = json::Value::object();
-    r["val_loss"] = evaluate(model, dat.val, cfg.n_ctx, o.batch, o.eval_windows_given ? o.eval_windows : 1024);
-    r["step"] = std::stoll(meta.at("step"));
-    r["checkpoint"] = fs::absolute(ckpt).string();
-    r["seconds"] = lm::now_seconds() - process_t0;
-    std::printf("%s\n", r.dump().c_str());
-    return 0;
-  }
-  index_t step = 0;
-  double elapsed_before = 0;  // training seconds of earlier runs (resume)
-  double train_loss = NAN, val_loss = NAN, ema = NAN;  // ema: smoothed training loss (0.95 decay)
-  if (o.resume && fs::exists(ckpt)) {
-    const auto saved = lm::read_lm_config(ckpt);
-    BILIN_CHECK(saved.to_json() == cfg.to_json(), "train_tinylm", "cannot resume: the checkpoint's model ",
-                saved.to_json(), " differs from the requested ", cfg.to_json());
-    auto meta = lm::load_lm_checkpoint(ckpt, model, &opt);
-    auto get = [&](const char* k) {
-      auto it = meta.find(k);
-      BILIN_CHECK(it != meta.end(), "train_tinylm", ckpt, ": metadata lacks '", k, "' (not a train_tinylm checkpoint?)");
-      return it->second;
-    };
-    step = std::stoll(get("step"));
-    sampler.set_state({std::stoull(get("sampler_seed")), std::stoull(get("sampler_counter"))});
-    elapsed_before = std::stod(get("train_seconds"));
-    ema = train_loss = std::stod(get("train_loss"));
-    std::fprintf(stderr, "resumed from %s at step %lld\n", ckpt.c_str(), static_cast<long long>(step));
-  } else if (!o.resume) {
-    std::ofstream(metrics_path, std::ios::trunc);  // a fresh run starts a fresh log
-  }
+  train::LmTrainer trainer(o.run, dat.train, dat.val, dat.tokenizer.serialize(), o.out);
+  if (trainer.begin(o.resume))
+    std::fprintf(stderr, "resumed from %s at step %lld\n", trainer.checkpoint_path().c_str(),
+                 static_cast<long long>(trainer.step()));
   std::fprintf(stderr, "model: %s, %lld parameters; %lld steps of %lld x %lld tokens, %d threads\n",
-               cfg.to_json().c_str(), static_cast<long long>(model.num_parameters()), static_cast<long long>(o.steps),
-               static_cast<long long>(o.batch), static_cast<long long>(cfg.n_ctx), o.threads);
-
-  auto save = [&]() {
-    std::map<std::string, std::string> meta{
-        {"step", std::to_string(step)},
-        {"sampler_seed", std::to_string(sampler.state().first)},
-        {"sampler_counter", std::to_string(sampler.state().second)},
-        {"train_seconds", std::to_string(elapsed_before)},
-        {"train_loss", fmt_double(train_loss)},
-        {"val_loss", fmt_double(val_loss)},
-        {"tokenizer", dat.tokenizer.serialize()},
-        {"run_config", config_json(o).dump()},
-    };
-    lm::save_lm_checkpoint(ckpt, model, &opt, meta);
+               cfg.to_json().c_str(), static_cast<long long>(trainer.model().num_parameters()),
+               static_cast<long long>(o.run.steps), static_cast<long long>(o.run.batch),
+               static_cast<long long>(cfg.n_ctx), o.run.threads);
+  train::LmRunHooks hooks;
+  hooks.on_log = [](const train::LmProgress& p) {
+    std::fprintf(stderr, "step %6lld/%lld  loss %.4f (avg %.4f)  lr %.2e  |g| %.3f  %.0f tok/s  ETA %s\n",
+                 static_cast<long long>(p.step), static_cast<long long>(p.steps), p.loss, p.avg_loss, p.lr, p.grad_norm,
+                 p.tokens_per_s, fmt_time(p.eta_seconds).c_str());
   };
-  auto log_metrics = [&](double vl) {
-    json::Value m = json::Value::object();
-    m["step"] = step;
-    m["train_loss"] = train_loss;
-    m["val_loss"] = vl;
-    m["seconds"] = elapsed_before;
-    std::ofstream(metrics_path, std::ios::app) << m.dump() << "\n";
+  hooks.on_eval = [](const train::LmEval& e) {
+    std::fprintf(stderr, "step %6lld  val_loss %.4f  train_loss(avg) %.4f\n", static_cast<long long>(e.step),
+                 e.val_loss, e.train_loss);
   };
+  const train::LmRunResult res = trainer.run(hooks);
 
-  const double tokens_per_step = static_cast<double>(o.batch * cfg.n_ctx);
-  double window_t0 = lm::now_seconds(), run_t0 = window_t0, run_train_s = 0;
-  index_t window_steps = 0, run_steps = 0;
-  const index_t stop = o.stop_at >= 0 ? std::min(o.stop_at, o.steps) : o.steps;
-  while (step < stop) {
-    opt.set_lr(sched.at(step));
-    const double t0 = lm::now_seconds();
-    auto b = sampler.next(o.batch);
-    auto [loss, gnorm] = train_step(model, opt, params, b, o.clip);
-    const double dt = lm::now_seconds() - t0;
-    BILIN_CHECK(std::isfinite(loss), "train_tinylm", "loss became ", loss, " at step ", step);
-    elapsed_before += dt;
-    run_train_s += dt;
-    ++step;
-    ++window_steps;
-    ++run_steps;
-    ema = std::isnan(ema) ? loss : 0.95 * ema + 0.05 * loss;
-    train_loss = ema;
-    if (step % o.log_every == 0 || step == o.steps) {
-      const double now = lm::now_seconds();
-      const double tps = tokens_per_step * static_cast<double>(window_steps) / (now - window_t0);
-      const double per_step = (now - run_t0) / static_cast<double>(run_steps);
-      std::fprintf(stderr, "step %6lld/%lld  loss %.4f (avg %.4f)  lr %.2e  |g| %.3f  %.0f tok/s  ETA %s\n",
-                   static_cast<long long>(step), static_cast<long long>(o.steps), loss, ema, opt.lr(), gnorm, tps,
-                   fmt_time(per_step * static_cast<double>(o.steps - step)).c_str());
-      window_t0 = now;
-      window_steps = 0;
-    }
-    const bool last = step == stop;
-    if (step % o.eval_every == 0 || last) {
-      // the last evaluation covers the whole validation text (up to 1024 windows)
-      val_loss = evaluate(model, dat.val, cfg.n_ctx, o.batch, last ? std::max<index_t>(o.eval_windows, 1024) : o.eval_windows);
-      std::fprintf(stderr, "step %6lld  val_loss %.4f  train_loss(avg) %.4f\n", static_cast<long long>(step), val_loss,
-                   train_loss);
-      log_metrics(val_loss);
-    }
-    if (step % o.ckpt_every == 0 || last) save();
-  }
-  if (std::isnan(val_loss)) val_loss = evaluate(model, dat.val, cfg.n_ctx, o.batch, o.eval_windows);
-  if (!fs::exists(ckpt)) save();
   json::Value r = json::Value::object();
-  r["val_loss"] = val_loss;
-  r["train_loss"] = train_loss;
-  r["tokens_per_s"] = run_train_s > 0 ? tokens_per_step * static_cast<double>(run_steps) / run_train_s : 0.0;
+  r["val_loss"] = res.val_loss;
+  r["train_loss"] = res.train_loss;
+  r["tokens_per_s"] = res.tokens_per_s;
   r["seconds"] = lm::now_seconds() - process_t0;  // wall time of this run: data, training, evaluation
-  r["train_seconds"] = elapsed_before;            // training steps only, summed over resumed runs
-  r["steps"] = step;
-  r["checkpoint"] = fs::absolute(ckpt).string();
-  r["parameters"] = model.num_parameters();
-  r["config"] = config_json(o);
+  r["train_seconds"] = trainer.train_seconds();   // training steps only, summed over resumed runs
+  r["steps"] = trainer.step();
+  r["checkpoint"] = fs::absolute(trainer.checkpoint_path()).string();
+  r["parameters"] = trainer.model().num_parameters();
+  r["config"] = o.run.to_json();
   std::printf("%s\n", r.dump().c_str());
   return 0;
 }
@@ -381,9 +266,10 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   try {
-    const Options o = parse(argc, argv);
-    omp_set_num_threads(o.threads);
-    return o.time_steps > 0 ? time_mode(o) : train(o);
+    Options o;
+    if (!parse(argc, argv, o)) return 0;
+    omp_set_num_threads(o.run.threads);
+    return o.time_steps > 0 ? time_mode(o) : train_run(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_tinylm: error: %s\n", e.what());
     return 1;

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <bilin/bilin.hpp>
-#include <bilin/io/checkpoint.hpp>
+#include <bilin/train/checkpoint.hpp>
 #include <bilin/nn/classifier.hpp>
 #include <bilin/optim/adamw.hpp>
 #include <bilin/optim/sgd.hpp>
@@ -52,14 +52,14 @@ TEST_CASE("checkpoint: model + optimizer round trip continues identically", "[ch
   optim::AdamW<float> oa(a.parameters(), o);
   train_steps(a, oa, g, 3);
   oa.set_lr(0.00731);
-  io::save_checkpoint<float>(path, a, &oa, {{"note", "hello"}, {"model.config", small().to_json()}});
+  train::save_checkpoint<float>(path, a, &oa, {{"note", "hello"}, {"model.config", small().to_json()}});
 
   Generator g2(999);  // different init: everything must come from the file
   nn::ImageClassifier<float> b(small(), g2);
   optim::AdamW<float> ob(b.parameters(), o);
-  const auto meta = io::load_checkpoint<float>(path, b, &ob);
+  const auto meta = train::load_checkpoint<float>(path, b, &ob);
   CHECK(meta.at("note") == "hello");
-  CHECK(meta.at("format") == io::kCheckpointFormat);
+  CHECK(meta.at("format") == train::kCheckpointFormat);
   CHECK(meta.at("optim.kind") == "adamw");
   CHECK(io::read_checkpoint_metadata(path) == meta);
   CHECK(nn::ClassifierConfig::from_json(meta.at("model.config")).d_hidden == 8);
@@ -77,13 +77,13 @@ TEST_CASE("checkpoint: model + optimizer round trip continues identically", "[ch
 
   // model-only file: loads without an optimizer, refuses to restore one
   const std::string mpath = dir.path + "/model.safetensors";
-  io::save_checkpoint<float>(mpath, a);
+  train::save_checkpoint<float>(mpath, a);
   nn::ImageClassifier<float> c(small(), g2);
-  io::load_checkpoint<float>(mpath, c);
+  train::load_checkpoint<float>(mpath, c);
   CHECK(c.parameters()[0].to_vector() == a.parameters()[0].to_vector());
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(mpath, c, &ob), Contains("no optimizer state"));
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(mpath, c, &ob), Contains("no optimizer state"));
   optim::SGD<float> sgd(c.parameters(), {});
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(path, c, &sgd), Contains("'adamw'") && Contains("'sgd'"));
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(path, c, &sgd), Contains("'adamw'") && Contains("'sgd'"));
 }
 
 TEST_CASE("checkpoint: damaged or mismatched files give clear errors and leave the model alone", "[checkpoint]") {
@@ -91,30 +91,30 @@ TEST_CASE("checkpoint: damaged or mismatched files give clear errors and leave t
   const std::string path = dir.path + "/ck.safetensors";
   Generator g(2);
   nn::ImageClassifier<float> a(small(), g);
-  io::save_checkpoint<float>(path, a);
+  train::save_checkpoint<float>(path, a);
   const std::string good = bilin_test::slurp(path);
   nn::ImageClassifier<float> m(small(), g);
   const auto before = m.parameters()[0].to_vector();
   auto untouched = [&] { CHECK(m.parameters()[0].to_vector() == before); };
 
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(dir.path + "/missing.safetensors", m),
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(dir.path + "/missing.safetensors", m),
                     Contains("load_checkpoint") && Contains("missing.safetensors"));
 
   const std::string trunc = dir.path + "/trunc.safetensors";
   bilin_test::spit(trunc, good.substr(0, good.size() - 100));
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(trunc, m), Contains("load_checkpoint") && Contains("trunc.safetensors"));
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(trunc, m), Contains("load_checkpoint") && Contains("trunc.safetensors"));
   untouched();
 
   const std::string tiny = dir.path + "/tiny.safetensors";
   bilin_test::spit(tiny, good.substr(0, 5));
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(tiny, m), Contains("tiny.safetensors"));
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(tiny, m), Contains("tiny.safetensors"));
   CHECK_THROWS_WITH(io::read_checkpoint_metadata(tiny), Contains("too short"));
 
   std::string bad = good;
   bad[8] = '#';  // the header's opening brace
   const std::string badjson = dir.path + "/badjson.safetensors";
   bilin_test::spit(badjson, bad);
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(badjson, m), Contains("badjson.safetensors") && Contains("byte"));
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(badjson, m), Contains("badjson.safetensors") && Contains("byte"));
   CHECK_THROWS_WITH(io::read_checkpoint_metadata(badjson), Contains("byte 8"));
   untouched();
 
@@ -123,25 +123,25 @@ TEST_CASE("checkpoint: damaged or mismatched files give clear errors and leave t
   huge[5] = '\x7f';  // header length far beyond the file
   const std::string hugelen = dir.path + "/hugelen.safetensors";
   bilin_test::spit(hugelen, huge);
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(hugelen, m), Contains("hugelen.safetensors"));
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(hugelen, m), Contains("hugelen.safetensors"));
   CHECK_THROWS_WITH(io::read_checkpoint_metadata(hugelen), Contains("header length"));
 
   auto wide = small();
   wide.d_hidden = 9;
   nn::ImageClassifier<float> w(wide, g);
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(path, w),
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(path, w),
                     Contains("embed.weight") && Contains("[8,20]") && Contains("[9,20]"));
   auto two = small();
   two.n_layer = 2;
   nn::ImageClassifier<float> t2(two, g);
   const auto t2_before = t2.parameters()[0].to_vector();
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(path, t2), Contains("missing model tensor 'blocks.1.weight'"));
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(path, t2), Contains("missing model tensor 'blocks.1.weight'"));
   CHECK(t2.parameters()[0].to_vector() == t2_before);
   auto zero = small();
   zero.n_layer = 0;
   nn::ImageClassifier<float> z(zero, g);
-  CHECK_THROWS_WITH(io::load_checkpoint<float>(path, z), Contains("unexpected tensor 'blocks.0.weight'"));
-  io::load_checkpoint<float>(path, z, nullptr, /*strict=*/false);  // non-strict ignores extras
+  CHECK_THROWS_WITH(train::load_checkpoint<float>(path, z), Contains("unexpected tensor 'blocks.0.weight'"));
+  train::load_checkpoint<float>(path, z, nullptr, /*strict=*/false);  // non-strict ignores extras
 }
 
 namespace {
@@ -245,7 +245,7 @@ TEST_CASE("checkpoint: PyTorch loads bilin checkpoints into the official model a
   Generator g(4);
   nn::ImageClassifier<float> m(small(), g);
   const std::string ck = dir.path + "/bilin.safetensors", iof = dir.path + "/io.safetensors";
-  io::save_checkpoint<float>(ck, m, nullptr, {{"model.config", small().to_json()}});
+  train::save_checkpoint<float>(ck, m, nullptr, {{"model.config", small().to_json()}});
   auto x = TensorF::randn({4, 20}, g);
   TensorF logits;
   {
@@ -269,7 +269,7 @@ TEST_CASE("checkpoint: PyTorch loads bilin checkpoints into the official model a
   INFO(out);
   REQUIRE(rc == 0);
   nn::ImageClassifier<float> b(small(), g);
-  const auto meta = io::load_checkpoint<float>(tck, b);
+  const auto meta = train::load_checkpoint<float>(tck, b);
   CHECK(meta.at("source") == "torch");
   const auto ref = io::load_safetensors(tio);
   NoGradGuard ng;

@@ -74,3 +74,33 @@ TEST_CASE("flags: every misuse is an error naming the flag", "[io][flags]") {
   CHECK_THAT(error_of([] { bilin::Flags g("p", "s"); g.value("a", "", "x").toggle("a", "y"); }),
              Contains("declared twice"));
 }
+
+TEST_CASE("flags: positional words only when declared, kept in order, listed in --help", "[io][flags]") {
+  using bilin_test::error_of;
+  using Catch::Matchers::Contains;
+  auto f = flags_table();
+  f.positional("LABEL=CKPT", "one checkpoint per word");
+  REQUIRE(flags_parse(f, {"a=1.st", "--steps", "5", "b=2.st", "--lr", "-2"}));
+  CHECK(f.words() == std::vector<std::string>{"a=1.st", "b=2.st"});
+  CHECK(f.integer("steps") == 5);
+  CHECK(f.real("lr") == -2);
+  CHECK_THAT(f.usage(), Contains("usage: prog [flags] LABEL=CKPT...") && Contains("one checkpoint per word"));
+  auto g = flags_table();
+  g.positional("WORD", "w");
+  CHECK_THAT(error_of([&] { flags_parse(g, {"-x"}); }), Contains("unexpected argument '-x'"));
+  CHECK(flags_table().words().empty());
+}
+
+TEST_CASE("flags: comma-separated lists of words and of numbers", "[io][flags]") {
+  using bilin_test::error_of;
+  using Catch::Matchers::Contains;
+  auto f = flags_table();
+  REQUIRE(flags_parse(f, {"--model", "and,,xor,", "--lr", "0.5,1,-2e1"}));
+  CHECK(f.list("model") == std::vector<std::string>{"and", "xor"});
+  CHECK(f.reals("lr") == std::vector<double>{0.5, 1, -20});
+  auto g = flags_table();
+  REQUIRE(flags_parse(g, {"--lr", "1,x2", "--steps", "1,,2"}));
+  CHECK_THAT(error_of([&] { g.reals("lr"); }), Contains("--lr expects numbers") && Contains("'x2'"));
+  CHECK_THAT(error_of([&] { g.reals("steps"); }), Contains("--steps expects numbers") && Contains("bad item ''"));
+  CHECK(flags_table().list("model") == std::vector<std::string>{"bilinear"});
+}

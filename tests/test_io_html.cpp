@@ -119,3 +119,57 @@ TEST_CASE("HTML report link mode writes figures next to the report", "[io][html]
   CHECK_THROWS_WITH(r.image(test_image(), "x", "../evil.png"), Contains("may only contain"));
   CHECK_THROWS_WITH(r.image(test_image(), "x", "sub/dir.png"), Contains("may only contain"));
 }
+
+namespace {
+// The PNGs inlined as data: URIs in `h`, decoded, in document order.
+std::vector<io::Image> html_inline_images(const std::string& h) {
+  std::vector<io::Image> out;
+  const std::string key = "src=\"data:image/png;base64,";
+  for (auto k = h.find(key); k != std::string::npos; k = h.find(key, k + 1)) {
+    const auto b = k + key.size();
+    const auto png = io::base64_decode(h.substr(b, h.find('"', b) - b));
+    out.push_back(io::decode_image(std::string(png.begin(), png.end()), 0, "tile"));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("HTML tile blocks: labelled tile table, tile strip, explanation row; all text escaped", "[io][html]") {
+  const io::Image img = test_image();
+  io::Image other = img;
+  for (auto& p : other.pixels) p = static_cast<std::uint8_t>(255 - p);
+  io::HtmlReport r("tiles");
+  r.tile_table({{"class <3>", {{{img, 84, "λ=1 & up"}, {other, 84, "b"}}, {{img, 60, "neg \"q\""}}}},
+                {"row 2", {{{other, 50, "only"}}}}},
+               "Rows: <classes>");
+  r.tile_strip({{img, 100, "s<1>"}, {other, 100, "s2"}});
+  const io::Tile input{other, 112, "input <x>"};
+  r.explanation_row(&input, {{"Trouser & co", "logit 1.5 (p < 0.1)", {{img, 70, "+2"}}, {{other, 70, "-1"}}, "top-5 <share>"},
+                             {"7", "logit 0.3", {}, {}, ""}});
+  r.explanation_row(nullptr, {{"9", "", {{img, 70, "+1"}}, {}, ""}});
+  const std::string h = r.html();
+  // The table: one row per TileRow, label cell first, later groups set off by the divider class.
+  CHECK(bilin_test::count(h, "<table class=\"tiles\">") == 1);
+  CHECK(bilin_test::count(h, "<td class=\"tilelabel\">") == 2);
+  CHECK_THAT(h, Contains("<p>Rows: &lt;classes&gt;</p><table class=\"tiles\"><tbody><tr><td class=\"tilelabel\">class "
+                         "&lt;3&gt;</td><td><figure"));
+  CHECK(bilin_test::count(h, "<td class=\"tilegroup\">") == 1);
+  CHECK_THAT(h, Contains("<td class=\"tilelabel\">row 2</td><td><figure"));
+  // Captions are escaped in the caption and in the alt text; widths are kept.
+  CHECK_THAT(h, Contains("alt=\"λ=1 &amp; up\"") && Contains(">λ=1 &amp; up</figcaption>"));
+  CHECK_THAT(h, Contains(">neg &quot;q&quot;</figcaption>") && Contains("width=\"60\""));
+  CHECK_THAT(h, Contains(">s&lt;1&gt;</figcaption>") && Contains(">input &lt;x&gt;</figcaption>"));
+  // The explanation row: input tile, then each class with its up | down tiles and the note.
+  CHECK(bilin_test::count(h, "<div class=\"explain\">") == 2);
+  CHECK(bilin_test::count(h, "<span class=\"explainclass\">") == 3);
+  CHECK_THAT(h, Contains("<b>Trouser &amp; co</b> logit 1.5 (p &lt; 0.1)<br>"));
+  CHECK_THAT(h, Contains("<br><small>top-5 &lt;share&gt;</small></span>"));
+  CHECK(bilin_test::count(h, "<small>") == 1);  // empty notes leave no element
+  CHECK(h.find("<3>") == std::string::npos);
+  CHECK(h.find("<x>") == std::string::npos);
+  // Every tile is a decodable PNG of the given picture, in call order.
+  const auto imgs = html_inline_images(h);
+  REQUIRE(imgs.size() == 10);
+  const std::vector<const io::Image*> expect = {&img, &other, &img, &other, &img, &other, &other, &img, &other, &img};
+  for (std::size_t i = 0; i < imgs.size(); ++i) CHECK(imgs[i].pixels == expect[i]->pixels);
+}

@@ -14,7 +14,7 @@
 #include <bilin/nn/transformer.hpp>
 #include <bilin/optim/adamw.hpp>
 
-#include "../examples/lm_common.hpp"
+#include <bilin/train/lm_checkpoint.hpp>
 
 using namespace bilin;
 using Catch::Matchers::Contains;
@@ -53,12 +53,12 @@ TEST_CASE("LM checkpoint round trip: model, optimizer, metadata") {
     opt.step();
   }
   const std::string p = lm_temp_path("roundtrip.safetensors");
-  lm::save_lm_checkpoint(p, m, &opt, {{"step", "3"}});
-  CHECK(lm::read_lm_config(p).to_json() == tiny_lm_config().to_json());
+  train::save_lm_checkpoint(p, m, &opt, {{"step", "3"}});
+  CHECK(train::read_lm_config(p).to_json() == tiny_lm_config().to_json());
   Generator g2(2);
-  nn::Transformer<float> m2(lm::read_lm_config(p), g2);
+  nn::Transformer<float> m2(train::read_lm_config(p), g2);
   optim::AdamW<float> opt2(m2.parameters());
-  auto meta = lm::load_lm_checkpoint(p, m2, &opt2);
+  auto meta = train::load_lm_checkpoint(p, m2, &opt2);
   CHECK(meta.at("step") == "3");
   CHECK(m2.loss(ids, tgt).item() == m.loss(ids, tgt).item());
   // one more identical step on both: the optimizer state came back too
@@ -75,13 +75,13 @@ TEST_CASE("corrupt LM checkpoints give clear errors") {
   Generator gen(3);
   nn::Transformer<float> m(tiny_lm_config(), gen);
   const std::string good = lm_temp_path("good.safetensors");
-  lm::save_lm_checkpoint(good, m, nullptr, {});
+  train::save_lm_checkpoint(good, m, nullptr, {});
   const std::string bytes = read_bytes(good);
   const std::string bad = lm_temp_path("bad.safetensors");
   auto load = [&](const std::string& path) {
     Generator g(4);
     nn::Transformer<float> fresh(tiny_lm_config(), g);
-    lm::load_lm_checkpoint(path, fresh);
+    train::load_lm_checkpoint(path, fresh);
   };
   REQUIRE_NOTHROW(load(good));
 
@@ -92,7 +92,7 @@ TEST_CASE("corrupt LM checkpoints give clear errors") {
   SECTION("truncated inside the header") {
     write_bytes(bad, bytes.substr(0, 20));
     CHECK_THROWS_WITH(load(bad), Contains("load_checkpoint") && Contains(bad));
-    CHECK_THROWS_WITH(lm::read_lm_config(bad), Contains(bad));
+    CHECK_THROWS_WITH(train::read_lm_config(bad), Contains(bad));
   }
   SECTION("garbage header length") {
     std::string b = bytes;
@@ -117,13 +117,13 @@ TEST_CASE("corrupt LM checkpoints give clear errors") {
     c.d_hidden = 16;
     Generator g(5);
     nn::Transformer<float> other(c, g);
-    lm::save_lm_checkpoint(bad, other, nullptr, {});
+    train::save_lm_checkpoint(bad, other, nullptr, {});
     CHECK_THROWS_WITH(load(bad), Contains("load_checkpoint") && Contains("mlp.up.weight") && Contains("shape"));
   }
   SECTION("a plain checkpoint without the LM metadata") {
-    io::save_checkpoint(bad, m);
+    train::save_checkpoint(bad, m);
     CHECK_THROWS_WITH(load(bad), Contains("model_crc32"));
-    CHECK_THROWS_WITH(lm::read_lm_config(bad), Contains("model_config"));
+    CHECK_THROWS_WITH(train::read_lm_config(bad), Contains("model_config"));
   }
   SECTION("a missing file") {
     CHECK_THROWS_WITH(load(lm_temp_path("does_not_exist.safetensors")), Contains("does_not_exist"));

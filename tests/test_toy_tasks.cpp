@@ -5,9 +5,11 @@
 
 #include "bilin/bilin.hpp"
 #include "bilin/interp/toy.hpp"
+#include "bilin/train/toy_trainer.hpp"
 
 using namespace bilin;
 using namespace bilin::interp;
+using bilin::train::train_toy;
 
 TEST_CASE("toy targets follow itertools.combinations order and each operation", "[toy]") {
   ToyConfig cfg;

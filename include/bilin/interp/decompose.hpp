@@ -19,7 +19,8 @@
 //   together.
 // - DecomposeOptions: top_k = 0 computes all n eigenpairs with the dense solver (linalg::eigh);
 //   top_k = k > 0 keeps the k of largest |λ| — matrix-free Lanczos on interaction_operator(u)
-//   when matrix_free is set or n ≥ 2000, else the dense solver's largest_magnitude subset.
+//   when matrix_free is set or n ≥ linalg::kLanczosMinDim (2000), else the dense solver's
+//   largest_magnitude subset.
 //   use_double (default) runs the solver in double on the float matrix (better orthogonality);
 //   the result is converted back to T.
 // - by_magnitude() lists component indices by decreasing |λ| (ties: lower index), the order used
@@ -186,7 +187,7 @@ template <class T>
 Eigencomponents<T> decompose_direction(const BilinearClassifier<T>& model, const Tensor<T>& u,
                                        const DecomposeOptions& opt = {}) {
   const index_t n = model.form_dim(), d = model.layer_dim();
-  const bool lanczos = opt.top_k > 0 && opt.top_k < n && (opt.matrix_free || n >= 2000);
+  const bool lanczos = opt.top_k > 0 && opt.top_k < n && (opt.matrix_free || n >= linalg::kLanczosMinDim);
   if (!lanczos) return decompose_form(model.interaction(u), model.embed, d, opt);
   const InteractionOperator<T> op = model.interaction_operator(u);
   linalg::LanczosOptions lo;
@@ -220,7 +221,7 @@ std::vector<Eigencomponents<T>> decompose_classes(const BilinearClassifier<T>& m
   // Forming Q uses the threaded GEMM; the solves are independent and run one class per thread.
   std::vector<Tensor<T>> forms(static_cast<std::size_t>(C));
   const index_t n = model.form_dim();
-  const bool lanczos = opt.top_k > 0 && opt.top_k < n && (opt.matrix_free || n >= 2000);
+  const bool lanczos = opt.top_k > 0 && opt.top_k < n && (opt.matrix_free || n >= linalg::kLanczosMinDim);
   std::vector<Eigencomponents<T>> out(static_cast<std::size_t>(C));
   if (lanczos) {
     for (index_t c = 0; c < C; ++c) out[c] = decompose_direction(model, class_direction<T>(C, c), opt);

@@ -16,8 +16,9 @@
 // - matrix_image(Q, n, cell) draws an n×n symmetric matrix (RdBu, symmetric scale ±max|Q|, or
 //   ±scale when given) with `cell` pixels per entry.
 // - compose(rows, pad) pastes images row by row (left-aligned, white background) into one RGB image.
-// - tile_html(image, width_px, caption) → an inline <figure> (data: URI PNG, pixelated) for
-//   hand-built HTML tables; gray_tile/rdbu_tile turn one h×w picture into an Image.
+// - gray_tile/rdbu_tile turn one h×w picture into an Image (for io/html_report.hpp's tile
+//   blocks; tile_html is io's, named here too).
+// - dataset_class_names(dataset) gives the ten class names of MNIST or Fashion-MNIST.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -123,13 +124,14 @@ inline io::Image compose(const std::vector<std::vector<io::Image>>& rows, int pa
   return out;
 }
 
-inline std::string tile_html(const io::Image& img, int width_px, const std::string& caption) {
-  const auto png = io::encode_png(img);
-  return "<figure style=\"margin:.2em .4em;display:inline-block;text-align:center\"><img class=\"pixel\" "
-         "style=\"image-rendering:pixelated;border:1px solid #ddd\" width=\"" +
-         std::to_string(width_px) + "\" src=\"data:image/png;base64," + io::base64_encode(png.data(), png.size()) + "\" alt=\"" +
-         io::html_escape(caption) + "\"><figcaption style=\"font-size:.8em;margin:0\">" + io::html_escape(caption) +
-         "</figcaption></figure>";
+using io::tile_html;  // one tile's markup (io/html_report.hpp)
+
+// The class names of an MNIST-style dataset ("fmnist"/"fashion" in the name: Fashion-MNIST's
+// garments, else the digits).
+inline std::vector<std::string> dataset_class_names(const std::string& dataset) {
+  if (dataset.find("fmnist") != std::string::npos || dataset.find("fashion") != std::string::npos)
+    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 }
 
 inline const std::string& class_color(std::size_t c) {

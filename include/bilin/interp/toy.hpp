@@ -7,9 +7,8 @@
 //   Σ_op weight_op · op(x_i, x_j) over the configured operations (AND, OR, XOR, NAND, NOR, XNOR).
 // - ToyModel: left, right: Linear n → hidden, head: Linear hidden → outputs (no bias by default),
 //   forward(x) = head(left(x) ⊙ right(x)); parameter names "left.weight", "right.weight",
-//   "head.weight" as in the official code. Trained with MSE by train_toy: Adam with L2 weight
-//   decay (optim::AdamW decoupled = false, the official torch.optim.Adam(weight_decay)), cosine
-//   learning-rate schedule over the steps, a fresh random batch per step from Generator(seed).
+//   "head.weight" as in the official code. train/toy_trainer.hpp's train_toy trains it on
+//   toy_batch / toy_targets batches.
 // - interactions(model) → [outputs, n, n]: the symmetrized B[c] = ½ Σ_o head[c,o](l_o r_oᵀ + r_o l_oᵀ)
 //   (bilinear_tensor.hpp); with bias, [outputs, n+1, n+1] over [x; 1] (the biases as weights on
 //   the constant input, the head bias on its diagonal), still exact. On boolean inputs x_i² = x_i, so the ideal interaction matrix of
@@ -22,7 +21,6 @@
 //   bilinear_tensor.hpp's with_bias_input).
 #pragma once
 #include <cmath>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -34,9 +32,6 @@
 #include "../nn/linear.hpp"
 #include "../nn/module.hpp"
 #include "../ops/elementwise.hpp"
-#include "../ops/softmax.hpp"
-#include "../optim/adamw.hpp"
-#include "../optim/schedule.hpp"
 #include "bilinear_tensor.hpp"
 
 namespace bilin::interp {
@@ -81,7 +76,7 @@ struct ToyConfig {
   index_t batch = 512;
   index_t steps = 1000;
   double lr = 0.01;
-  double weight_decay = 1e-3;  // the official fit() default 0.1 collapses these small models to 0 (measured)
+  double weight_decay = 1e-3;  // the official fit() default 0.1 collapses these small models to 0
   bool bias = false;
   std::uint64_t seed = 0;
 
@@ -137,33 +132,6 @@ Tensor<T> toy_targets(const ToyConfig& cfg, const Tensor<T>& x) {
       y.data()[b * P + p] = static_cast<T>(s);
     }
   return y;
-}
-
-// Trains in place; returns the loss of every step. on_step(step, loss) is called after each step.
-template <class T>
-std::vector<double> train_toy(ToyModel<T>& model, const ToyConfig& cfg,
-                              const std::function<void(index_t, double)>& on_step = {}) {
-  cfg.validate();
-  optim::AdamWOptions o;
-  o.lr = cfg.lr;
-  o.weight_decay = cfg.weight_decay;
-  o.decoupled = false;
-  optim::AdamW<T> opt(model.parameters(), o);
-  const optim::LrSchedule sched = optim::LrSchedule::cosine(cfg.lr, cfg.steps);
-  Generator gen(cfg.seed);
-  std::vector<double> losses;
-  for (index_t s = 0; s < cfg.steps; ++s) {
-    opt.set_lr(sched.at(s));
-    const Tensor<T> x = toy_batch<T>(cfg, gen);
-    const Tensor<T> y = toy_targets(cfg, x);
-    Tensor<T> loss = mse(model.forward(x), y);
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-    losses.push_back(static_cast<double>(loss.item()));
-    if (on_step) on_step(s, losses.back());
-  }
-  return losses;
 }
 
 template <class T>

@@ -4,11 +4,14 @@
 // prints a generated usage text for --help / -h (parse() then returns false and the program
 // exits 0), and throws bilin::Error("<program>", …) naming the flag for anything else that is
 // wrong: an unknown flag (with the closest known name as a hint), a missing value, a flag given
-// twice, a positional argument, a value for a switch. Typed reads (integer, real, choice) throw
-// naming the flag and the bad value. Values are taken as `--name VALUE` or `--name=VALUE`; a
-// value may start with '-' (`--lr -1`). Switches take no value.
+// twice, a positional argument, a value for a switch. Typed reads (integer, real, choice, and
+// the comma-separated list() / reals()) throw naming the flag and the bad value. Values are
+// taken as `--name VALUE` or `--name=VALUE`; a value may start with '-' (`--lr -1`). Switches
+// take no value.
 // given() tells a user's explicit value from the default, so a program can let individual
-// flags override a preset (train_mnist's recipes).
+// flags override a preset (train_mnist's recipes). A program that takes words without "--"
+// (regularization_report's LABEL=CKPT list) declares them with positional(); words() returns
+// them in order. Without that declaration a positional word is an error.
 #pragma once
 #include <algorithm>
 #include <cerrno>
@@ -42,6 +45,14 @@ class Flags {
     return *this;
   }
 
+  // Words without "--", in order, listed in --help as METAVAR...
+  Flags& positional(std::string metavar, std::string help) {
+    positional_metavar_ = std::move(metavar);
+    positional_help_ = std::move(help);
+    return *this;
+  }
+  const std::vector<std::string>& words() const { return words_; }
+
   // Returns false when the user asked for --help (usage already printed to stdout).
   bool parse(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
@@ -49,6 +60,10 @@ class Flags {
       if (a == "--help" || a == "-h") {
         std::cout << usage();
         return false;
+      }
+      if (!positional_metavar_.empty() && a.rfind("-", 0) != 0) {
+        words_.push_back(a);
+        continue;
       }
       if (a.rfind("--", 0) != 0 || a.size() == 2)
         throw Error(program_, msg("unexpected argument '", a, "' (flags look like --name VALUE; see --help)"));
@@ -100,18 +115,54 @@ class Flags {
     if (s.empty() || *end != '\0') throw Error(program_, msg("--", name, " expects a number, got '", s, "'"));
     return v;
   }
+  // A comma-separated value as its items (empty items dropped: "a,,b" → a, b).
+  std::vector<std::string> list(std::string_view name) const {
+    std::vector<std::string> out;
+    const std::string& s = str(name);
+    std::size_t b = 0;
+    while (b <= s.size()) {
+      const std::size_t e = std::min(s.find(',', b), s.size());
+      if (e > b) out.push_back(s.substr(b, e - b));
+      b = e + 1;
+    }
+    return out;
+  }
+  // A comma-separated list of numbers; every item must be one.
+  std::vector<double> reals(std::string_view name) const {
+    const std::string& s = str(name);
+    std::vector<double> out;
+    std::size_t b = 0;
+    while (b <= s.size()) {
+      const std::size_t e = std::min(s.find(',', b), s.size());
+      const std::string item = s.substr(b, e - b);
+      char* end = nullptr;
+      const double v = std::strtod(item.c_str(), &end);
+      if (item.empty() || *end != '\0')
+        throw Error(program_, msg("--", name, " expects numbers separated by commas, got '", s, "' (bad item '", item, "')"));
+      out.push_back(v);
+      b = e + 1;
+    }
+    return out;
+  }
   // The value, which must be one of `allowed`.
   const std::string& choice(std::string_view name, std::initializer_list<std::string_view> allowed) const {
     const std::string& s = str(name);
     if (std::find(allowed.begin(), allowed.end(), s) != allowed.end()) return s;
     std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : "|") + std::string(a);
+    for (auto a : allowed) {
+      if (!list.empty()) list += '|';
+      list += a;
+    }
     throw Error(program_, msg("--", name, " expects one of ", list, ", got '", s, "'"));
   }
 
   std::string usage() const {
     std::ostringstream os;
-    os << "usage: " << program_ << " [flags]\n" << summary_ << "\n\nflags:\n";
+    os << "usage: " << program_ << " [flags]";
+    if (!positional_metavar_.empty()) os << " " << positional_metavar_ << "...";
+    os << "\n" << summary_ << "\n";
+    if (!positional_metavar_.empty()) os << "\n" << positional_metavar_ << ": " << positional_help_ << "\n";
+    os << "\nflags:\n";
     std::size_t w = 0;
     for (const Entry& e : entries_) w = std::max(w, head(e).size());
     for (const Entry& e : entries_) {
@@ -176,6 +227,8 @@ class Flags {
 
   std::string program_, summary_;
   std::vector<Entry> entries_;
+  std::string positional_metavar_, positional_help_;
+  std::vector<std::string> words_;
 };
 
 }  // namespace bilin

@@ -15,6 +15,14 @@
 //   report, each atomically. With three or more sections a table of contents is added.
 // - Pixel-art figures (pixelated = true, the default for image()) are shown with
 //   image-rendering: pixelated so upscaled 28×28 tiles stay crisp in the browser.
+// - Tile blocks show many small captioned pictures (Tile: image, display width, caption), always
+//   inlined as data: URIs: tile_table() rows of a bold label and groups of tiles, groups after
+//   the first set off by a divider line (e.g. a class's positive | negative eigenvectors);
+//   tile_strip() one row of tiles; explanation_row() one explained input: its picture, then per
+//   class a name, a detail text, the tiles pushing the class up | down and a small note. Each
+//   takes an optional intro paragraph. tile_html() is one tile's markup.
+// - Every text a caller passes (headings, paragraphs, captions, labels, cells, key numbers)
+//   is HTML-escaped; only raw_html() inserts markup as is.
 #pragma once
 #include <cctype>
 #include <cmath>
@@ -35,6 +43,35 @@
 namespace bilin::io {
 
 inline std::string html_escape(std::string_view s) { return xml_escape(s); }
+
+// A small picture with a caption, for the tile blocks.
+struct Tile {
+  Image image;
+  int width = 84;  // display width in CSS pixels
+  std::string caption;
+};
+// One row of HtmlReport::tile_table: a label, then groups of tiles (one cell each).
+struct TileRow {
+  std::string label;
+  std::vector<std::vector<Tile>> groups;
+};
+// One class in HtmlReport::explanation_row.
+struct ExplainedClass {
+  std::string name, detail;    // shown as "<b>name</b> detail"
+  std::vector<Tile> up, down;  // what pushes the class up | down
+  std::string note;            // small text under the tiles (optional)
+};
+
+// One tile: an inline <figure> with the PNG as a data: URI, pixelated.
+inline std::string tile_html(const Image& img, int width_px, const std::string& caption) {
+  const auto png = encode_png(img);
+  return "<figure style=\"margin:.2em .4em;display:inline-block;text-align:center\"><img class=\"pixel\" "
+         "style=\"image-rendering:pixelated;border:1px solid #ddd\" width=\"" +
+         std::to_string(width_px) + "\" src=\"data:image/png;base64," + base64_encode(png.data(), png.size()) +
+         "\" alt=\"" + html_escape(caption) + "\"><figcaption style=\"font-size:.8em;margin:0\">" +
+         html_escape(caption) + "</figcaption></figure>";
+}
+inline std::string tile_html(const Tile& t) { return tile_html(t.image, t.width, t.caption); }
 
 class HtmlReport {
  public:
@@ -81,6 +118,35 @@ class HtmlReport {
       h += "</tr>";
     }
     return block(h + "</tbody></table>");
+  }
+
+  // Rows of labelled tile groups (see the contract).
+  HtmlReport& tile_table(const std::vector<TileRow>& rows, const std::string& intro = "") {
+    std::string h = intro_html(intro) + "<table class=\"tiles\"><tbody>";
+    for (const TileRow& r : rows) {
+      h += "<tr><td class=\"tilelabel\">" + html_escape(r.label) + "</td>";
+      for (std::size_t g = 0; g < r.groups.size(); ++g)
+        h += std::string(g == 0 ? "<td>" : "<td class=\"tilegroup\">") + tiles_html(r.groups[g]) + "</td>";
+      h += "</tr>";
+    }
+    return block(h + "</tbody></table>");
+  }
+  // One row of tiles.
+  HtmlReport& tile_strip(const std::vector<Tile>& tiles, const std::string& intro = "") {
+    return block(intro_html(intro) + "<div>" + tiles_html(tiles) + "</div>");
+  }
+  // One explained input: its picture (when given), then each class with what pushes it up | down.
+  HtmlReport& explanation_row(const Tile* input, const std::vector<ExplainedClass>& classes,
+                              const std::string& intro = "") {
+    std::string h = intro_html(intro) + "<div class=\"explain\">";
+    if (input) h += tile_html(*input);
+    for (const ExplainedClass& c : classes) {
+      h += "<span class=\"explainclass\"><b>" + html_escape(c.name) + "</b> " + html_escape(c.detail) + "<br>" +
+           tiles_html(c.up) + "<span class=\"divider\"></span>" + tiles_html(c.down);
+      if (!c.note.empty()) h += "<br><small>" + html_escape(c.note) + "</small>";
+      h += "</span>";
+    }
+    return block(h + "</div>");
   }
 
   // PNG bytes as a figure. display_width (CSS pixels, 0 = natural size) scales it in the page.
@@ -191,6 +257,15 @@ class HtmlReport {
     return *this;
   }
 
+  static std::string intro_html(const std::string& intro) {
+    return intro.empty() ? "" : "<p>" + html_escape(intro) + "</p>";
+  }
+  static std::string tiles_html(const std::vector<Tile>& tiles) {
+    std::string h;
+    for (const Tile& t : tiles) h += tile_html(t);
+    return h;
+  }
+
   static bool looks_numeric(const std::string& c) {
     if (c.empty()) return false;
     std::string t = c;
@@ -262,6 +337,11 @@ tbody tr:nth-child(even) td{background:#fbfbfb}
 .keynum{min-width:9em;padding:.45em .9em;background:#fff;border:1px solid #e3e8ee;border-radius:8px}
 .keynum .v{font-size:1.45em;font-weight:600;font-variant-numeric:tabular-nums}
 .keynum .k{font-size:.85em;color:#666}
+td.tilelabel{font-weight:600;padding-right:.6em}
+td.tilegroup{border-left:2px solid #bbb;padding-left:.5em}
+div.explain{margin:.6em 0;padding:.4em;border:1px solid #eee;border-radius:6px}
+span.explainclass{display:inline-block;vertical-align:top;margin-left:1em}
+span.divider{display:inline-block;width:2px;height:70px;background:#bbb;margin:0 .5em}
 footer{margin-top:3em;color:#888;font-size:.85em;border-top:1px solid #eee;padding-top:.6em}
 )";
   }

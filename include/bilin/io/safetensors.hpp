@@ -28,11 +28,14 @@
 //   (→ int64; U64 values above INT64_MAX are an error) so PyTorch checkpoints in those dtypes
 //   load; AnyTensor::file_dtype() keeps the dtype that was in the file. Saving writes the six
 //   native dtypes only.
+// - read_checkpoint_metadata(path) reads only the header's "__metadata__" (cheap for large
+//   files); errors name the file and the byte offset.
 #pragma once
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <string>
@@ -324,89 +327,97 @@ inline void save_safetensors(const std::string& path, const TensorMap& map) {
   save_safetensors(path, map.entries(), map.metadata);
 }
 
-// Parse a whole safetensors file image; `source` names it in errors.
-inline TensorMap decode_safetensors(std::string_view bytes, const std::string& source) {
-  const auto fail = [&](const auto&... pieces) { detail::load_fail(source, pieces...); };
+namespace detail {
+
+// The header of a safetensors file image: its JSON and where the data section lies.
+struct SafetensorsHeader {
+  json::Value json;
+  std::uint64_t data_start = 0, data_size = 0;
+};
+inline SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::string& source) {
+  const auto fail = [&](const auto&... pieces) { load_fail(source, pieces...); };
   const std::uint64_t size = bytes.size();
   if (size < 8) fail("file is ", size, " bytes, too short for the 8-byte header length");
-  const auto* base = reinterpret_cast<const unsigned char*>(bytes.data());
-  const std::uint64_t n = detail::load_le<std::uint64_t>(base);
+  const std::uint64_t n = load_le<std::uint64_t>(reinterpret_cast<const unsigned char*>(bytes.data()));
   if (n > size - 8)
     fail("header length ", n, " (bytes 0-7) runs past the end of the file (", size, " bytes, so at most ", size - 8,
          " header bytes)");
   if (n < 2) fail("header length ", n, " (bytes 0-7) is too small for a JSON object");
   const std::string_view header = bytes.substr(8, n);
   if (header[0] != '{') fail("header at byte 8 does not start with '{'");
-  json::Value h;
+  SafetensorsHeader h;
   try {
-    h = json::parse(header);
+    h.json = json::parse(header);
   } catch (const json::ParseError& e) {
     fail("invalid JSON header at file byte ", 8 + e.offset(), ": ", e.reason());
   }
-  const std::uint64_t data_start = 8 + n;
-  const std::uint64_t data_size = size - data_start;
+  h.data_start = 8 + n;
+  h.data_size = size - h.data_start;
+  return h;
+}
 
-  TensorMap out;
-  out.set_source(source);
-  struct Span {
-    std::uint64_t begin, end;
-    std::size_t entry;
-  };
-  std::vector<Span> spans;
-  std::vector<std::pair<std::string, json::Value>> entries;
-  std::unordered_map<std::string, int> seen;
-  for (const auto& [name, info] : h.as_object()) {
-    if (seen[name]++) fail("duplicate key '", name, "' in the header");
-    if (name == "__metadata__") {
-      if (!info.is_object()) fail("__metadata__ must be an object of strings, got ", info.type_name());
-      for (const auto& [k, v] : info.as_object()) {
-        if (!v.is_string()) fail("__metadata__ value for '", k, "' must be a string, got ", v.type_name());
-        out.metadata[k] = v.as_string();
-      }
-      continue;
-    }
-    if (!info.is_object()) fail("entry for tensor '", name, "' must be an object, got ", info.type_name());
-    const json::Value* dt = info.find("dtype");
-    const json::Value* sh = info.find("shape");
-    const json::Value* of = info.find("data_offsets");
-    if (!dt || !sh || !of) fail("tensor '", name, "' needs dtype, shape and data_offsets");
-    if (!dt->is_string()) fail("tensor '", name, "': dtype must be a string");
-    const detail::DtypeInfo* dinfo = detail::find_dtype(dt->as_string());
-    if (!dinfo)
-      fail("tensor '", name, "': unknown or unsupported dtype '", dt->as_string(),
-           "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U64 U32 U16 U8 BOOL)");
-    if (!sh->is_array()) fail("tensor '", name, "': shape must be an array");
-    if (!of->is_array() || of->size() != 2 || !of->at(0).is_int() || !of->at(1).is_int())
-      fail("tensor '", name, "': data_offsets must be [begin, end] integers");
-    Shape shape;
-    // Element count, saturating: no file can hold 2^60 elements, and count * 8 must not wrap.
-    constexpr std::uint64_t kLimit = 1ull << 60;
-    std::uint64_t count = 1;
-    bool zero = false, too_big = false;
-    for (const auto& e : sh->as_array()) {
-      if (!e.is_int() || e.as_int() < 0) fail("tensor '", name, "': shape ", sh->dump(), " must hold non-negative integers");
-      const auto x = static_cast<std::uint64_t>(e.as_int());
-      shape.push_back(e.as_int());
-      if (x == 0) zero = true;
-      else if (!too_big && count > kLimit / x) too_big = true;
-      else if (!too_big) count *= x;
-    }
-    if (zero) count = 0;
-    else if (too_big) fail("tensor '", name, "': shape ", sh->dump(), " is too large");
-    const std::int64_t b = of->at(0).as_int(), e = of->at(1).as_int();
-    if (b < 0 || e < b) fail("tensor '", name, "': data_offsets [", b, ", ", e, "] are not an increasing pair");
-    if (static_cast<std::uint64_t>(e) > data_size)
-      fail("tensor '", name, "': data_offsets [", b, ", ", e, "] run past the data section (", data_size,
-           " bytes starting at file byte ", data_start, "; the tensor would end at file byte ", data_start + e, ")");
-    const std::uint64_t need = count * dinfo->size;
-    if (need != static_cast<std::uint64_t>(e - b))
-      fail("tensor '", name, "': shape ", detail::shape_json(shape), " of ", dinfo->name, " (", dinfo->size,
-           " bytes each) needs ", need, " bytes but data_offsets [", b, ", ", e,
-           "] span ", e - b);
-    spans.push_back({static_cast<std::uint64_t>(b), static_cast<std::uint64_t>(e), entries.size()});
-    entries.emplace_back(name, info);
+// A tensor's byte range in the data section.
+struct SafetensorsSpan {
+  std::uint64_t begin, end;
+  std::size_t entry;
+};
+
+// Checks one tensor entry of the header (dtype, shape, offsets inside the data section, size
+// matching the shape) and returns its byte range.
+inline SafetensorsSpan check_safetensors_entry(const std::string& name, const json::Value& info,
+                                               const SafetensorsHeader& hdr, std::size_t entry,
+                                               const std::string& source) {
+  const auto fail = [&](const auto&... pieces) { load_fail(source, pieces...); };
+  const std::uint64_t data_start = hdr.data_start, data_size = hdr.data_size;
+  if (!info.is_object()) fail("entry for tensor '", name, "' must be an object, got ", info.type_name());
+  const json::Value* dt = info.find("dtype");
+  const json::Value* sh = info.find("shape");
+  const json::Value* of = info.find("data_offsets");
+  if (!dt || !sh || !of) fail("tensor '", name, "' needs dtype, shape and data_offsets");
+  if (!dt->is_string()) fail("tensor '", name, "': dtype must be a string");
+  const DtypeInfo* dinfo = find_dtype(dt->as_string());
+  if (!dinfo)
+    fail("tensor '", name, "': unknown or unsupported dtype '", dt->as_string(),
+         "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U64 U32 U16 U8 BOOL)");
+  if (!sh->is_array()) fail("tensor '", name, "': shape must be an array");
+  if (!of->is_array() || of->size() != 2 || !of->at(0).is_int() || !of->at(1).is_int())
+    fail("tensor '", name, "': data_offsets must be [begin, end] integers");
+  Shape shape;
+  // Element count, saturating: no file can hold 2^60 elements, and count * 8 must not wrap.
+  constexpr std::uint64_t kLimit = 1ull << 60;
+  std::uint64_t count = 1;
+  bool zero = false, too_big = false;
+  for (const auto& e : sh->as_array()) {
+    if (!e.is_int() || e.as_int() < 0) fail("tensor '", name, "': shape ", sh->dump(), " must hold non-negative integers");
+    const auto x = static_cast<std::uint64_t>(e.as_int());
+    shape.push_back(e.as_int());
+    if (x == 0) zero = true;
+    else if (!too_big && count > kLimit / x) too_big = true;
+    else if (!too_big) count *= x;
   }
+  if (zero) count = 0;
+  else if (too_big) fail("tensor '", name, "': shape ", sh->dump(), " is too large");
+  const std::int64_t b = of->at(0).as_int(), e = of->at(1).as_int();
+  if (b < 0 || e < b) fail("tensor '", name, "': data_offsets [", b, ", ", e, "] are not an increasing pair");
+  if (static_cast<std::uint64_t>(e) > data_size)
+    fail("tensor '", name, "': data_offsets [", b, ", ", e, "] run past the data section (", data_size,
+         " bytes starting at file byte ", data_start, "; the tensor would end at file byte ", data_start + e, ")");
+  const std::uint64_t need = count * dinfo->size;
+  if (need != static_cast<std::uint64_t>(e - b))
+    fail("tensor '", name, "': shape ", shape_json(shape), " of ", dinfo->name, " (", dinfo->size,
+         " bytes each) needs ", need, " bytes but data_offsets [", b, ", ", e,
+         "] span ", e - b);
+  return {static_cast<std::uint64_t>(b), static_cast<std::uint64_t>(e), entry};
+}
 
+// The spans ordered by offset; throws unless they tile the data section exactly (no overlap,
+// no gap, nothing after the last tensor).
+inline std::vector<std::size_t> check_safetensors_tiling(const std::vector<SafetensorsSpan>& spans,
+                                                         const std::vector<std::pair<std::string, json::Value>>& entries,
+                                                         const SafetensorsHeader& hdr, std::uint64_t size,
+                                                         const std::string& source) {
+  const auto fail = [&](const auto&... pieces) { load_fail(source, pieces...); };
+  const std::uint64_t data_start = hdr.data_start, data_size = hdr.data_size;
   std::vector<std::size_t> order(spans.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -415,7 +426,7 @@ inline TensorMap decode_safetensors(std::string_view bytes, const std::string& s
   std::uint64_t cursor = 0;
   const std::string* prev = nullptr;
   for (std::size_t k : order) {
-    const Span& s = spans[k];
+    const SafetensorsSpan& s = spans[k];
     if (s.begin < cursor)
       fail("tensor '", entries[s.entry].first, "' (data_offsets [", s.begin, ", ", s.end, "]) overlaps tensor '", *prev,
            "' which ends at ", cursor);
@@ -429,39 +440,74 @@ inline TensorMap decode_safetensors(std::string_view bytes, const std::string& s
     fail("the tensors cover ", cursor, " bytes but the data section has ", data_size, " (file is ", size,
          " bytes; ", data_size - cursor, " unexplained bytes at the end starting at file byte ", data_start + cursor, ")");
 
+  return order;
+}
+
+// The tensor at p as the native type its file dtype converts to.
+inline AnyTensor::Variant decode_safetensors_tensor(const std::string& name, const json::Value& info,
+                                                   const unsigned char* p, const std::string& source) {
+  const auto fail = [&](const auto&... pieces) { load_fail(source, pieces...); };
+  const std::string dt = info.at("dtype").as_string();
+  Shape shape;
+  for (const auto& e : info.at("shape").as_array()) shape.push_back(e.as_int());
+  const auto id = [](auto v) { return v; };
+  AnyTensor::Variant v;
+  if (dt == "F32") v = decode_as<float, float>(p, shape, id);
+  else if (dt == "F64") v = decode_as<double, double>(p, shape, id);
+  else if (dt == "I64") v = decode_as<std::int64_t, std::int64_t>(p, shape, id);
+  else if (dt == "I32") v = decode_as<std::int32_t, std::int32_t>(p, shape, id);
+  else if (dt == "U16") v = decode_as<std::uint16_t, std::uint16_t>(p, shape, id);
+  else if (dt == "U8") v = decode_as<std::uint8_t, std::uint8_t>(p, shape, id);
+  else if (dt == "BOOL") v = decode_as<std::uint8_t, std::uint8_t>(p, shape, id);
+  else if (dt == "I16") v = decode_as<std::int32_t, std::int16_t>(p, shape, id);
+  else if (dt == "I8") v = decode_as<std::int32_t, std::int8_t>(p, shape, id);
+  else if (dt == "U32") v = decode_as<std::int64_t, std::uint32_t>(p, shape, id);
+  else if (dt == "F16") v = decode_as<float, std::uint16_t>(p, shape, half_to_float);
+  else if (dt == "BF16")
+    v = decode_as<float, std::uint16_t>(p, shape, [](std::uint16_t u) {
+      return std::bit_cast<float>(static_cast<std::uint32_t>(u) << 16);
+    });
+  else if (dt == "U64") {
+    const index_t cnt = bilin::numel(shape);
+    for (index_t i = 0; i < cnt; ++i) {
+      const auto u = load_le<std::uint64_t>(p + 8 * i);
+      if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        fail("tensor '", name, "' (U64): element ", i, " = ", u, " does not fit in int64");
+    }
+    v = decode_as<std::int64_t, std::uint64_t>(p, shape, [](std::uint64_t u) { return static_cast<std::int64_t>(u); });
+  }
+  return v;
+}
+
+}  // namespace detail
+
+// Parse a whole safetensors file image; `source` names it in errors.
+inline TensorMap decode_safetensors(std::string_view bytes, const std::string& source) {
+  const detail::SafetensorsHeader hdr = detail::parse_safetensors_header(bytes, source);
+  TensorMap out;
+  out.set_source(source);
+  std::vector<detail::SafetensorsSpan> spans;
+  std::vector<std::pair<std::string, json::Value>> entries;
+  std::unordered_map<std::string, int> seen;
+  for (const auto& [name, info] : hdr.json.as_object()) {
+    if (seen[name]++) detail::load_fail(source, "duplicate key '", name, "' in the header");
+    if (name == "__metadata__") {
+      if (!info.is_object()) detail::load_fail(source, "__metadata__ must be an object of strings, got ", info.type_name());
+      for (const auto& [k, v] : info.as_object()) {
+        if (!v.is_string()) detail::load_fail(source, "__metadata__ value for '", k, "' must be a string, got ", v.type_name());
+        out.metadata[k] = v.as_string();
+      }
+      continue;
+    }
+    spans.push_back(detail::check_safetensors_entry(name, info, hdr, entries.size(), source));
+    entries.emplace_back(name, info);
+  }
+  const auto order = detail::check_safetensors_tiling(spans, entries, hdr, bytes.size(), source);
+  const auto* base = reinterpret_cast<const unsigned char*>(bytes.data());
   for (std::size_t k : order) {
     const auto& [name, info] = entries[k];
-    const std::string dt = info.at("dtype").as_string();
-    Shape shape;
-    for (const auto& e : info.at("shape").as_array()) shape.push_back(e.as_int());
-    const unsigned char* p = base + data_start + spans[k].begin;
-    const auto id = [](auto v) { return v; };
-    AnyTensor::Variant v;
-    if (dt == "F32") v = detail::decode_as<float, float>(p, shape, id);
-    else if (dt == "F64") v = detail::decode_as<double, double>(p, shape, id);
-    else if (dt == "I64") v = detail::decode_as<std::int64_t, std::int64_t>(p, shape, id);
-    else if (dt == "I32") v = detail::decode_as<std::int32_t, std::int32_t>(p, shape, id);
-    else if (dt == "U16") v = detail::decode_as<std::uint16_t, std::uint16_t>(p, shape, id);
-    else if (dt == "U8") v = detail::decode_as<std::uint8_t, std::uint8_t>(p, shape, id);
-    else if (dt == "BOOL") v = detail::decode_as<std::uint8_t, std::uint8_t>(p, shape, id);
-    else if (dt == "I16") v = detail::decode_as<std::int32_t, std::int16_t>(p, shape, id);
-    else if (dt == "I8") v = detail::decode_as<std::int32_t, std::int8_t>(p, shape, id);
-    else if (dt == "U32") v = detail::decode_as<std::int64_t, std::uint32_t>(p, shape, id);
-    else if (dt == "F16") v = detail::decode_as<float, std::uint16_t>(p, shape, detail::half_to_float);
-    else if (dt == "BF16")
-      v = detail::decode_as<float, std::uint16_t>(p, shape, [](std::uint16_t u) {
-        return std::bit_cast<float>(static_cast<std::uint32_t>(u) << 16);
-      });
-    else if (dt == "U64") {
-      const index_t cnt = bilin::numel(shape);
-      for (index_t i = 0; i < cnt; ++i) {
-        const auto u = detail::load_le<std::uint64_t>(p + 8 * i);
-        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-          fail("tensor '", name, "' (U64): element ", i, " = ", u, " does not fit in int64");
-      }
-      v = detail::decode_as<std::int64_t, std::uint64_t>(p, shape, [](std::uint64_t u) { return static_cast<std::int64_t>(u); });
-    }
-    out.insert(name, AnyTensor(std::move(v), dt));
+    const unsigned char* p = base + hdr.data_start + spans[k].begin;
+    out.insert(name, AnyTensor(detail::decode_safetensors_tensor(name, info, p, source), info.at("dtype").as_string()));
   }
   return out;
 }
@@ -469,6 +515,41 @@ inline TensorMap decode_safetensors(std::string_view bytes, const std::string& s
 inline TensorMap load_safetensors(const std::string& path) {
   const std::string bytes = read_file(path, "load_safetensors");
   return decode_safetensors(bytes, path);
+}
+
+// The string metadata of a safetensors file, from its header alone.
+inline std::map<std::string, std::string> read_checkpoint_metadata(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  BILIN_CHECK(in.good(), "read_checkpoint_metadata", path, ": cannot open file");
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::uint64_t>(in.tellg());
+  in.seekg(0);
+  unsigned char len[8] = {};
+  BILIN_CHECK(size >= 8 && in.read(reinterpret_cast<char*>(len), 8), "read_checkpoint_metadata", path,
+              ": file of ", size, " bytes is too short for a safetensors header (8-byte length at offset 0)");
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | len[i];
+  BILIN_CHECK(n <= size - 8, "read_checkpoint_metadata", path, ": header length ", n, " (offset 0) exceeds the ",
+              size - 8, " bytes after it");
+  std::string header(static_cast<std::size_t>(n), '\0');
+  BILIN_CHECK(static_cast<bool>(in.read(header.data(), static_cast<std::streamsize>(n))), "read_checkpoint_metadata",
+              path, ": could not read the ", n, "-byte header at offset 8");
+  json::Value h;
+  try {
+    h = json::parse(header);
+  } catch (const json::ParseError& e) {
+    throw Error("read_checkpoint_metadata", msg(path, ": header JSON is invalid at file byte ", 8 + e.offset(), ": ",
+                                                e.reason()));
+  }
+  std::map<std::string, std::string> out;
+  if (const json::Value* m = h.is_object() ? h.find("__metadata__") : nullptr) {
+    BILIN_CHECK(m->is_object(), "read_checkpoint_metadata", path, ": __metadata__ is not an object");
+    for (const auto& [k, v] : m->as_object()) {
+      BILIN_CHECK(v.is_string(), "read_checkpoint_metadata", path, ": metadata '", k, "' is not a string");
+      out[k] = v.as_string();
+    }
+  }
+  return out;
 }
 
 }  // namespace bilin::io

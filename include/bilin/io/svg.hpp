@@ -255,20 +255,35 @@ class Plot {
     return s;
   }
 
+  // The axes, their ticks and the plot frame in pixels: what every drawing step needs.
+  struct Frame {
+    detail::Axis ax, ay;
+    std::vector<std::pair<double, std::string>> xt, yt;
+    double W = 0, H = 0, left = 0, top = 0, pw = 0, ph = 0;
+    double min_dx = 1;  // smallest x spacing of bar series (bar width)
+    double font = 12;
+    std::vector<std::string> colors;  // one per series
+    std::string clip_id;
+  };
+  Frame frame() const;
+  std::string axes_svg(const Frame& f) const;
+  std::string series_svg(const Frame& f, std::size_t k, std::vector<std::pair<double, double>>& drawn) const;
+  std::string legend_svg(const Frame& f, const std::vector<std::pair<double, double>>& drawn) const;
+
   PlotOptions o_;
   std::vector<Series> series_;
 };
 
-inline std::string Plot::svg() const {
-  using detail::fmt;
+// Data ranges (with the axes' ticks widening them) and the layout of the frame.
+inline Plot::Frame Plot::frame() const {
   static constexpr std::array<const char*, 10> palette = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                                           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
   static std::atomic<unsigned> plot_counter{0};
-  const std::string clip_id = "bilin-plot-clip-" + std::to_string(plot_counter.fetch_add(1));
-  const double W = std::max(120, o_.width), H = std::max(100, o_.height);
-
-  // ---- data ranges
-  detail::Axis ax, ay;
+  Frame f;
+  f.clip_id = "bilin-plot-clip-" + std::to_string(plot_counter.fetch_add(1));
+  f.W = std::max(120, o_.width), f.H = std::max(100, o_.height);
+  detail::Axis& ax = f.ax;
+  detail::Axis& ay = f.ay;
   ax.log = o_.logx, ay.log = o_.logy;
   double xlo = std::numeric_limits<double>::infinity(), xhi = -xlo, ylo = xlo, yhi = -xlo;
   double min_dx = std::numeric_limits<double>::infinity();
@@ -303,24 +318,40 @@ inline std::string Plot::svg() const {
   if (o_.xmax) xhi = *o_.xmax;
   if (o_.ymin) ylo = *o_.ymin;
   if (o_.ymax) yhi = *o_.ymax;
-  const auto xt = detail::make_ticks(xlo, xhi, ax.log, o_.xmin, o_.xmax, o_.xticks);
-  const auto yt = detail::make_ticks(ylo, yhi, ay.log, o_.ymin, o_.ymax, o_.yticks);
+  f.xt = detail::make_ticks(xlo, xhi, ax.log, o_.xmin, o_.xmax, o_.xticks);
+  f.yt = detail::make_ticks(ylo, yhi, ay.log, o_.ymin, o_.ymax, o_.yticks);
   ax.lo = xlo, ax.hi = xhi, ay.lo = ylo, ay.hi = yhi;
   if (!(ax.hi > ax.lo)) ax.hi = ax.lo + 1;
   if (!(ay.hi > ay.lo)) ay.hi = ay.lo + 1;
 
-  // ---- layout
-  const double font = 12, title_font = 15;
+  // layout
+  const double font = f.font;
   double ytick_w = 0;
-  for (const auto& t : yt) ytick_w = std::max(ytick_w, detail::text_width(t.second, font));
+  for (const auto& t : f.yt) ytick_w = std::max(ytick_w, detail::text_width(t.second, font));
   const double left = 12 + (o_.ylabel.empty() ? 0 : 22) + ytick_w + 8;
   const double right = 18;
   const double top = o_.title.empty() ? 14 : 38;
   const double bottom = 26 + (o_.xlabel.empty() ? 0 : 22);
-  const double pw = std::max(20.0, W - left - right), ph = std::max(20.0, H - top - bottom);
+  const double pw = std::max(20.0, f.W - left - right), ph = std::max(20.0, f.H - top - bottom);
   ax.px0 = left, ax.px1 = left + pw;
   ay.px0 = top + ph, ay.px1 = top;
 
+  f.left = left, f.top = top, f.pw = pw, f.ph = ph;
+  f.min_dx = min_dx;
+  std::size_t next = 0;
+  for (const auto& ser : series_) f.colors.push_back(!ser.color.empty() ? ser.color : palette[next++ % palette.size()]);
+  return f;
+}
+
+// The document head, frame, grid, ticks, title and axis labels.
+inline std::string Plot::axes_svg(const Frame& f) const {
+  using detail::fmt;
+  const detail::Axis &ax = f.ax, &ay = f.ay;
+  const double W = f.W, H = f.H, left = f.left, top = f.top, pw = f.pw, ph = f.ph;
+  const double font = f.font, title_font = 15;
+  const auto& xt = f.xt;
+  const auto& yt = f.yt;
+  const std::string& clip_id = f.clip_id;
   std::string s;
   s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt(W, 0) + "\" height=\"" + fmt(H, 0) +
        "\" viewBox=\"0 0 " + fmt(W, 0) + " " + fmt(H, 0) +
@@ -375,86 +406,94 @@ inline std::string Plot::svg() const {
          fmt(x) + " " + fmt(y) + ")\">" + xml_escape(o_.ylabel) + "</text>\n";
   }
 
-  // ---- data
-  std::vector<std::string> colors;
-  std::size_t next = 0;
-  for (const auto& ser : series_) colors.push_back(!ser.color.empty() ? ser.color : palette[next++ % palette.size()]);
+  return s;
+}
+
+// One series, clipped to the frame; records where its ink lands in `drawn` (for the legend).
+inline std::string Plot::series_svg(const Frame& f, std::size_t k, std::vector<std::pair<double, double>>& drawn) const {
+  using detail::fmt;
+  const detail::Axis &ax = f.ax, &ay = f.ay;
+  const double left = f.left, pw = f.pw;
   const double y0 = ay.log ? ay.px0 : ay.map(std::clamp(0.0, ay.lo, ay.hi));
-  std::vector<std::pair<double, double>> drawn;  // pixel positions, for legend placement
-  s += "<g clip-path=\"url(#" + clip_id + ")\">\n";
-  for (std::size_t k = 0; k < series_.size(); ++k) {
-    const Series& ser = series_[k];
-    const std::string& c = colors[k];
-    const std::string dash = ser.dash.empty() ? "" : " stroke-dasharray=\"" + xml_escape(ser.dash) + "\"";
-    if (ser.kind == Series::Kind::hline) {
-      if (!ay.valid(ser.y[0])) continue;
-      const double y = ay.map(ser.y[0]);
-      s += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(y) + "\" x2=\"" + fmt(left + pw) + "\" y2=\"" + fmt(y) +
-           "\" stroke=\"" + xml_escape(c) + "\" stroke-width=\"" + fmt(ser.width) + "\"" + dash + "/>\n";
+  const double min_dx = f.min_dx;
+  std::string s;
+  const Series& ser = series_[k];
+  const std::string& c = f.colors[k];
+  const std::string dash = ser.dash.empty() ? "" : " stroke-dasharray=\"" + xml_escape(ser.dash) + "\"";
+  if (ser.kind == Series::Kind::hline) {
+    if (!ay.valid(ser.y[0])) return s;
+    const double y = ay.map(ser.y[0]);
+    s += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(y) + "\" x2=\"" + fmt(left + pw) + "\" y2=\"" + fmt(y) +
+         "\" stroke=\"" + xml_escape(c) + "\" stroke-width=\"" + fmt(ser.width) + "\"" + dash + "/>\n";
+    return s;
+  }
+  std::vector<std::pair<double, double>> pts;
+  std::string path;
+  bool pen_down = false;
+  for (std::size_t i = 0; i < ser.x.size(); ++i) {
+    if (!ax.valid(ser.x[i]) || !ay.valid(ser.y[i])) {
+      pen_down = false;
       continue;
     }
-    std::vector<std::pair<double, double>> pts;
-    std::string path;
-    bool pen_down = false;
-    for (std::size_t i = 0; i < ser.x.size(); ++i) {
-      if (!ax.valid(ser.x[i]) || !ay.valid(ser.y[i])) {
-        pen_down = false;
-        continue;
-      }
-      const double px = ax.map(ser.x[i]), py = ay.map(ser.y[i]);
-      pts.emplace_back(px, py);
-      path += (pen_down ? "L" : "M") + fmt(px) + " " + fmt(py);
-      pen_down = true;
-    }
-    // Remember where ink lands (points, and samples along segments/stems/bars every few
-    // pixels) so the legend can avoid it.
-    const auto sample = [&](double ax0, double ay0, double ax1, double ay1) {
-      const int n = 1 + static_cast<int>(std::hypot(ax1 - ax0, ay1 - ay0) / 4.0);
-      for (int i = 0; i <= n && n < 4000; ++i)
-        drawn.emplace_back(ax0 + (ax1 - ax0) * i / n, ay0 + (ay1 - ay0) * i / n);
-    };
-    drawn.insert(drawn.end(), pts.begin(), pts.end());
-    for (std::size_t i = 0; i < pts.size(); ++i) {
-      if (ser.kind == Series::Kind::line && i > 0) sample(pts[i - 1].first, pts[i - 1].second, pts[i].first, pts[i].second);
-      if (ser.kind == Series::Kind::stem || ser.kind == Series::Kind::bar) sample(pts[i].first, y0, pts[i].first, pts[i].second);
-    }
-    const std::string col = xml_escape(c);
-    switch (ser.kind) {
-      case Series::Kind::line:
-        if (!path.empty())
-          s += "<path d=\"" + path + "\" fill=\"none\" stroke=\"" + col + "\" stroke-width=\"" + fmt(ser.width) +
-               "\" stroke-linejoin=\"round\"" + dash + "/>\n";
-        if (ser.markers)
-          for (const auto& p : pts)
-            s += "<circle cx=\"" + fmt(p.first) + "\" cy=\"" + fmt(p.second) + "\" r=\"" + fmt(ser.marker_size) +
-                 "\" fill=\"" + col + "\"/>";
-        break;
-      case Series::Kind::scatter:
+    const double px = ax.map(ser.x[i]), py = ay.map(ser.y[i]);
+    pts.emplace_back(px, py);
+    path += (pen_down ? "L" : "M") + fmt(px) + " " + fmt(py);
+    pen_down = true;
+  }
+  // Remember where ink lands (points, and samples along segments/stems/bars every few
+  // pixels) so the legend can avoid it.
+  const auto sample = [&](double ax0, double ay0, double ax1, double ay1) {
+    const int n = 1 + static_cast<int>(std::hypot(ax1 - ax0, ay1 - ay0) / 4.0);
+    for (int i = 0; i <= n && n < 4000; ++i)
+      drawn.emplace_back(ax0 + (ax1 - ax0) * i / n, ay0 + (ay1 - ay0) * i / n);
+  };
+  drawn.insert(drawn.end(), pts.begin(), pts.end());
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    if (ser.kind == Series::Kind::line && i > 0) sample(pts[i - 1].first, pts[i - 1].second, pts[i].first, pts[i].second);
+    if (ser.kind == Series::Kind::stem || ser.kind == Series::Kind::bar) sample(pts[i].first, y0, pts[i].first, pts[i].second);
+  }
+  const std::string col = xml_escape(c);
+  switch (ser.kind) {
+    case Series::Kind::line:
+      if (!path.empty())
+        s += "<path d=\"" + path + "\" fill=\"none\" stroke=\"" + col + "\" stroke-width=\"" + fmt(ser.width) +
+             "\" stroke-linejoin=\"round\"" + dash + "/>\n";
+      if (ser.markers)
         for (const auto& p : pts)
           s += "<circle cx=\"" + fmt(p.first) + "\" cy=\"" + fmt(p.second) + "\" r=\"" + fmt(ser.marker_size) +
-               "\" fill=\"" + col + "\" fill-opacity=\"0.8\"/>";
-        break;
-      case Series::Kind::stem:
-        for (const auto& p : pts)
-          s += "<line x1=\"" + fmt(p.first) + "\" y1=\"" + fmt(y0) + "\" x2=\"" + fmt(p.first) + "\" y2=\"" +
-               fmt(p.second) + "\" stroke=\"" + col + "\" stroke-width=\"" + fmt(std::min(ser.width, 1.5)) +
-               "\"/><circle cx=\"" + fmt(p.first) + "\" cy=\"" + fmt(p.second) + "\" r=\"" +
-               fmt(std::min(ser.marker_size, 2.5)) + "\" fill=\"" + col + "\"/>";
-        break;
-      case Series::Kind::bar: {
-        const double bw = std::max(1.0, 0.8 * std::abs(ax.map(ax.lo + min_dx) - ax.map(ax.lo)));
-        for (const auto& p : pts)
-          s += "<rect x=\"" + fmt(p.first - bw / 2) + "\" y=\"" + fmt(std::min(p.second, y0)) + "\" width=\"" +
-               fmt(bw) + "\" height=\"" + fmt(std::abs(y0 - p.second)) + "\" fill=\"" + col + "\"/>";
-        break;
-      }
-      case Series::Kind::hline: break;
+               "\" fill=\"" + col + "\"/>";
+      break;
+    case Series::Kind::scatter:
+      for (const auto& p : pts)
+        s += "<circle cx=\"" + fmt(p.first) + "\" cy=\"" + fmt(p.second) + "\" r=\"" + fmt(ser.marker_size) +
+             "\" fill=\"" + col + "\" fill-opacity=\"0.8\"/>";
+      break;
+    case Series::Kind::stem:
+      for (const auto& p : pts)
+        s += "<line x1=\"" + fmt(p.first) + "\" y1=\"" + fmt(y0) + "\" x2=\"" + fmt(p.first) + "\" y2=\"" +
+             fmt(p.second) + "\" stroke=\"" + col + "\" stroke-width=\"" + fmt(std::min(ser.width, 1.5)) +
+             "\"/><circle cx=\"" + fmt(p.first) + "\" cy=\"" + fmt(p.second) + "\" r=\"" +
+             fmt(std::min(ser.marker_size, 2.5)) + "\" fill=\"" + col + "\"/>";
+      break;
+    case Series::Kind::bar: {
+      const double bw = std::max(1.0, 0.8 * std::abs(ax.map(ax.lo + min_dx) - ax.map(ax.lo)));
+      for (const auto& p : pts)
+        s += "<rect x=\"" + fmt(p.first - bw / 2) + "\" y=\"" + fmt(std::min(p.second, y0)) + "\" width=\"" +
+             fmt(bw) + "\" height=\"" + fmt(std::abs(y0 - p.second)) + "\" fill=\"" + col + "\"/>";
+      break;
     }
-    s += "\n";
+    case Series::Kind::hline: break;
   }
-  s += "</g>\n";
+  s += "\n";
+  return s;
+}
 
-  // ---- legend, in the emptiest corner
+// The legend (series with a name), in the corner with the fewest drawn points under it.
+inline std::string Plot::legend_svg(const Frame& f, const std::vector<std::pair<double, double>>& drawn) const {
+  using detail::fmt;
+  const double left = f.left, top = f.top, pw = f.pw, ph = f.ph;
+  const double font = f.font;
+  std::string s;
   std::vector<std::size_t> entries;
   for (std::size_t k = 0; k < series_.size(); ++k)
     if (!series_[k].name.empty()) entries.push_back(k);
@@ -480,7 +519,7 @@ inline std::string Plot::svg() const {
          "\" rx=\"4\" fill=\"#ffffff\" fill-opacity=\"0.88\" stroke=\"#bbbbbb\"/>\n";
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const Series& ser = series_[entries[i]];
-      const std::string col = xml_escape(colors[entries[i]]);
+      const std::string col = xml_escape(f.colors[entries[i]]);
       const double cy = ly + 4 + 18.0 * static_cast<double>(i) + 9;
       const double sx = lx + 8;
       const std::string dash = ser.dash.empty() ? "" : " stroke-dasharray=\"" + xml_escape(ser.dash) + "\"";
@@ -512,6 +551,17 @@ inline std::string Plot::svg() const {
     }
     s += "</g>\n";
   }
+  return s;
+}
+
+inline std::string Plot::svg() const {
+  const Frame f = frame();
+  std::string s = axes_svg(f);
+  std::vector<std::pair<double, double>> drawn;  // pixel positions of ink, for legend placement
+  s += "<g clip-path=\"url(#" + f.clip_id + ")\">\n";
+  for (std::size_t k = 0; k < series_.size(); ++k) s += series_svg(f, k, drawn);
+  s += "</g>\n";
+  s += legend_svg(f, drawn);
   s += "</svg>\n";
   return s;
 }

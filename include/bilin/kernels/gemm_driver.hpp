@@ -31,12 +31,12 @@ namespace bilin::kernels::gemm_detail {
 
 // Register and cache blocking for the compile-time SIMD target. MR×NV accumulators plus NV
 // B vectors plus one broadcast must fit the register file (AVX-512: 28 + 2 + 1 of 32 zmm).
-// Measured on Zen 5 (L1d 48 KiB, L2 1 MiB per core): a 512-deep KC×NR B micro-panel
-// (64 KiB, streamed from L2) runs the kernel as fast as a 256-deep L1-resident one and halves
-// the read-modify-write passes over C, worth ~3 %; MC = 224 keeps the 448 KiB A block and
-// the B micro-panel together in L2. With data in L1, 14×32, 12×32, 8×48 and 6×64 float tiles
-// all reach ~99 % of the FMA peak; 14×32 has the most FMAs per load (28 per 16) and its
-// 32-wide panels divide the training shapes' N = 512 and 1024 exactly.
+// A 512-deep KC×NR B micro-panel (64 KiB, streamed from L2) runs the kernel as fast as a
+// 256-deep L1-resident one and halves the read-modify-write passes over C; MC = 224 keeps the
+// 448 KiB A block and the B micro-panel together in a 1 MiB L2. With data in L1, the 14×32,
+// 12×32, 8×48 and 6×64 float tiles all run at the FMA peak; 14×32 has the most FMAs per load
+// (28 per 16) and its 32-wide panels divide the training shapes' N = 512 and 1024 exactly.
+// (Measurements behind these choices: bench/RESULTS.md.)
 template <class T>
 struct gemm_default_blocking {
   using S = gemm_simd<T>;

@@ -5,9 +5,9 @@
 // accumulated in a contiguous row buffer (k ascending) so the inner loop is a unit-stride axpy
 // over a row of B that the compiler vectorizes. beta == 0 never reads C.
 // Why it exists: the packed kernel computes whole MR-row tiles and packs a KC×NC slice of B
-// per call, which does not pay off when there are only a few rows (M ≤ 4: 3× faster here) or
-// a few k (K ≤ 8: 1.7×). For every other shape, even 4×4×4, the packed kernel run serially
-// was measured faster than this loop, so gemm.hpp routes only those shapes here.
+// per call, which does not pay off when there are only a few rows (M ≤ 4) or a few k (K ≤ 8).
+// For every other shape, even 4×4×4, the packed kernel run serially is faster than this loop
+// (bench/RESULTS.md), so gemm.hpp routes only those shapes here.
 #pragma once
 #include <algorithm>
 

@@ -25,7 +25,8 @@
 //                  packed for fast products (packed_symmetric.hpp; 2 vectors per pass for
 //                  n ≥ 256), for subsets largest, smallest, largest_magnitude with k ≤ n − 2;
 //                  iterative, accurate to opt.tol (see LanczosOptions).
-//     automatic    lanczos for k-subsets with n ≥ 2000 and k ≤ n/20, else tridiagonal.
+//     automatic    lanczos for k-subsets with n ≥ kLanczosMinDim (2000) and k ≤ n/20, else
+//                  tridiagonal.
 // - result.info: the method used; sweeps (Jacobi sweeps, QL sweeps, or Lanczos restarts);
 //   iterations (Jacobi rotations or Lanczos steps); matvecs (Lanczos); converged and
 //   all_converged (the direct methods report all pairs converged when they return, and throw
@@ -69,6 +70,11 @@ inline const char* method_name(EighMethod m) {
     default: return "automatic";
   }
 }
+
+// Below this size the dense tridiagonal path beats Lanczos even for a few eigenpairs (its
+// O(n³) reduction is cheap next to Lanczos's many products and restarts), so automatic choices
+// (here and in interp/decompose.hpp) use Lanczos only from this n on.
+inline constexpr index_t kLanczosMinDim = 2000;
 
 struct EighOptions {
   EighMethod method = EighMethod::automatic;
@@ -152,8 +158,8 @@ std::pair<double, bool> row_absmax_poison(index_t n, const T* row, index_t strid
   if constexpr (vk_simd<T>) {
     if (stride == 1) {
       using V = VK<T>;
-      // two independent accumulator pairs: one pair's compare/blend and add chains would
-      // bound the loop at ~4 cycles per vector (measured 120 µs for n = 1024 with one pair)
+      // two independent accumulator pairs: with one pair, the compare/blend and add
+      // dependency chains, not the loads, would bound the loop
       typename V::B vm(T(0)), vp(T(0)), vm2(T(0)), vp2(T(0));
       for (; j + 2 * V::W <= n; j += 2 * V::W) {
         const auto v = V::load(row + j), v2 = V::load(row + j + V::W);
@@ -199,8 +205,7 @@ double max_asymmetry(index_t n, const T* a, index_t s0, index_t s1) {
       typename V::B vm(T(0));
       T m = 0;
       // 4W×4W blocks of tiles: the mirror tiles walk down a column of A, a new page per row,
-      // and a block uses 4 lines of each page before moving on instead of 1. With the register
-      // transpose: 230 → 158 µs at n = 1024 (float).
+      // and a block uses 4 lines of each page before moving on instead of 1.
       constexpr index_t BW = 4 * W;
       auto tile = [&](index_t i0, index_t j0) {
         const index_t bi = std::min(W, n - i0), bj = std::min(W, n - j0);
@@ -258,99 +263,57 @@ void compute_residuals(const std::vector<T>& S, index_t n, const Tensor<T>& valu
 
 }  // namespace detail
 
-template <class T>
-EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
-  static_assert(std::is_floating_point_v<T>, "eigh: T must be float or double");
-  BILIN_CHECK(A.dim() == 2 && A.size(0) == A.size(1), "eigh", "expected a square 2-D matrix, got shape ",
-              to_string(A.shape()));
-  const index_t n = A.size(0);
-  const index_t s0 = A.stride(0), s1 = A.stride(1);
-  const T* a = A.data();
+namespace detail {
 
-  // Validate the subset before any O(n³) work.
-  index_t k = n;
+// The number of pairs the subset selects; throws for k or a range out of bounds (before any
+// O(n³) work).
+inline index_t subset_size(index_t n, const EighOptions& opt) {
   switch (opt.subset) {
-    case EighSubset::all: break;
+    case EighSubset::all: return n;
     case EighSubset::largest:
     case EighSubset::smallest:
     case EighSubset::largest_magnitude:
       BILIN_CHECK(opt.k >= 1 && opt.k <= n, "eigh", "k = ", opt.k, " is out of range [1, ", n, "] for a ", n, "x", n,
                   " matrix");
-      k = opt.k;
-      break;
+      return opt.k;
     case EighSubset::index_range:
       BILIN_CHECK(opt.first >= 0 && opt.first < opt.last && opt.last <= n, "eigh", "index range [", opt.first, ", ",
                   opt.last, ") is empty or outside [0, ", n, ")");
-      k = opt.last - opt.first;
-      break;
+      return opt.last - opt.first;
   }
+  return n;
+}
 
+inline bool is_k_subset(EighSubset s) {
+  return s == EighSubset::largest || s == EighSubset::smallest || s == EighSubset::largest_magnitude;
+}
+
+// opt.method, or for automatic the method the contract names; checks that lanczos can serve.
+inline EighMethod choose_method(index_t n, index_t k, const EighOptions& opt) {
+  const bool ksubset = is_k_subset(opt.subset);
   EighMethod method = opt.method;
-  const bool ksubset = opt.subset == EighSubset::largest || opt.subset == EighSubset::smallest ||
-                       opt.subset == EighSubset::largest_magnitude;
   if (method == EighMethod::automatic)
-    method = ksubset && n >= 2000 && k * 20 <= n ? EighMethod::lanczos : EighMethod::tridiagonal;
+    method = ksubset && n >= kLanczosMinDim && k * 20 <= n ? EighMethod::lanczos : EighMethod::tridiagonal;
   if (method == EighMethod::lanczos) {
     BILIN_CHECK(ksubset, "eigh", "the lanczos method needs subset largest, smallest or largest_magnitude with k < n");
     BILIN_CHECK(k + 2 <= n, "eigh", "the lanczos method needs k <= n - 2 (got k = ", k, ", n = ", n,
                 "); use the tridiagonal method");
   }
+  return method;
+}
 
-  // Finite entries, max|A| and max|A − Aᵀ|. The lanczos method on contiguous rows packs the
-  // matrix first (packed_symmetric.hpp: the upper triangle into strips, (A + Aᵀ)/2 so a matrix
-  // symmetric only to rounding needs no copy), and that pass reports all three on the way.
-  // (Checks and packing at n = 1024, float, Zen 4: 317 µs fused against 629 µs as three
-  // passes.) Otherwise: a branch-free pass (NaN/Inf poison a sum), then max|A − Aᵀ| over tiles
-  // so the transposed reads stay in cache. Failures are located by a plain loop, only when
-  // they happened.
-  double amax = 0, worst = 0;
-  std::optional<PackedSymmetric<T>> packed;
-  {
-    bool poisoned = false;
-    if (method == EighMethod::lanczos && s1 == 1 && s0 >= n) {
-      typename PackedSymmetric<T>::Scan scan;
-      packed.emplace(n, a, s0, PackedSymmetric<T>::symmetrize, &scan);
-      amax = scan.absmax;
-      worst = scan.asymmetry;
-      poisoned = !scan.finite;
-    } else {
-      for (index_t i = 0; i < n; ++i) {
-        const auto [rmax, rpoison] = detail::row_absmax_poison(n, a + i * s0, s1);
-        amax = std::max(amax, rmax);
-        poisoned = poisoned || rpoison;
-      }
-      if (!poisoned) worst = detail::max_asymmetry(n, a, s0, s1);
-    }
-    if (poisoned) {
-      for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < n; ++j) {
-          const T v = a[i * s0 + j * s1];
-          BILIN_CHECK(std::isfinite(v), "eigh", "entry (", i, ", ", j, ") of the ", n, "x", n, " input is ", v,
-                      "; eigh needs finite entries");
-        }
-    }
-  }
-  index_t wi = 0, wj = 0;
-  const double stol = (opt.symmetry_tol > 0 ? opt.symmetry_tol : 1000.0 * std::numeric_limits<T>::epsilon()) * amax;
-  if (opt.check_symmetry && worst > stol) {
-    double w2 = -1;
-    for (index_t i = 0; i < n; ++i)
-      for (index_t j = i + 1; j < n; ++j) {
-        const double dv = std::fabs(static_cast<double>(a[i * s0 + j * s1]) - static_cast<double>(a[j * s0 + i * s1]));
-        if (dv > w2) {
-          w2 = dv;
-          wi = i;
-          wj = j;
-        }
-      }
-    worst = w2;
-  }
-  if (opt.check_symmetry) {
-    BILIN_CHECK(worst <= stol, "eigh", "the ", n, "x", n, " matrix is not symmetric: |A(", wi, ",", wj, ") - A(", wj, ",", wi,
-                ")| = ", worst, " exceeds ", stol, " (symmetry_tol x max|A|); pass check_symmetry = false to use (A + A^T)/2");
-  }
-  std::vector<T> S;
-  auto make_S = [&]() {
+// The input as the methods read it: A (any strides) and, made on first use, its symmetric part
+// S = (A + Aᵀ)/2 with contiguous rows (a plain copy when A is exactly symmetric); for the
+// lanczos method also the packed upper triangle.
+template <class T>
+struct EighInput {
+  const T* a;
+  index_t n, s0, s1;
+  double amax = 0, worst = 0;  // max|A|, max|A − Aᵀ|
+  std::optional<PackedSymmetric<T>> packed{};
+  std::vector<T> S{};
+
+  void make_S() {
     if (!S.empty() || n == 0) return;
     S.resize(static_cast<std::size_t>(n * n));
     if (worst == 0.0 && s1 == 1) {
@@ -359,7 +322,7 @@ EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
     }
     // (A + Aᵀ)/2 over 32×32 tile pairs. The mirror tile is first copied row by row into a
     // small buffer: read straight down a column, the rows of A (n apart, so in the same L1
-    // sets) evict each other, and the plain loop took ~3 ms at n = 1024.
+    // sets) would evict each other.
     constexpr index_t tb = 32;
     T buf[tb * tb], out[tb * tb];
     for (index_t i0 = 0; i0 < n; i0 += tb)
@@ -376,131 +339,213 @@ EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
           }
         for (index_t j = 0; j < nj; ++j) std::copy_n(out + j * tb, ni, S.data() + (j0 + j) * n + i0);
       }
-  };
-
-  EighResult<T> res;
-  res.info.method = method;
-  std::vector<double> w;       // ascending values of the selected pairs
-  Tensor<T> vec;               // [n, k] columns in ascending order
-  const bool want_vec = opt.vectors || opt.residuals;
-
-  if (method == EighMethod::lanczos) {
-    LanczosOptions lo;
-    lo.k = k;
-    lo.which = opt.subset == EighSubset::largest    ? Which::largest
-               : opt.subset == EighSubset::smallest ? Which::smallest
-                                                    : Which::largest_magnitude;
-    lo.ncv = opt.lanczos_ncv;
-    lo.tol = opt.tol;
-    lo.max_restarts = opt.max_iter;
-    lo.seed = opt.seed;
-    lo.vectors = opt.vectors;
-    lo.residuals = opt.residuals;
-    lo.basis_in_double = opt.lanczos_basis_in_double;
-    // The operator is the upper triangle packed into strips (packed_symmetric.hpp): half the
-    // bytes of the full matrix, read sequentially, and a pass serves up to 4 vectors. Rows
-    // stored contiguously were packed above; other layouts go through the symmetric copy S.
-    if (!packed) {
-      make_S();
-      packed.emplace(n, S.data(), n);
-    }
-    PackedSymmetric<T>& P = *packed;
-    const index_t block = opt.lanczos_block > 0 ? opt.lanczos_block : (n >= 256 ? 2 : 1);
-    auto op = [&P](const T* X, T* Y, index_t b) { P.multiply_block(X, Y, b); };
-    // the basis needs k + 2·block ≤ n (k wanted, one block to extend, one residual block)
-    LanczosResult<T> lr = lanczos_block<T>(op, n, lo, std::max<index_t>(1, std::min(block, (n - k) / 2)));
-    res.info.sweeps = lr.restarts;
-    res.info.iterations = lr.iterations;
-    res.info.matvecs = lr.matvecs;
-    res.info.converged = lr.converged;
-    res.info.all_converged = lr.all_converged;
-    res.info.residuals = lr.residuals;
-    res.info.residual_estimates = lr.residual_estimates;
-    for (index_t i = 0; i < k; ++i) w.push_back(static_cast<double>(lr.values.data()[i]));
-    if (opt.vectors) vec = lr.vectors;
-  } else if (method == EighMethod::jacobi) {
-    make_S();
-    std::vector<double> all(static_cast<std::size_t>(n));
-    auto run = [&](auto tag) {
-      using C = decltype(tag);
-      // Padded rows: Jacobi writes columns with stride ld, and a power-of-two stride would map
-      // them all to a few cache sets (3x slower at n = 128).
-      const index_t ld = n + 64 / static_cast<index_t>(sizeof(C));
-      std::vector<C> M(static_cast<std::size_t>(n * ld));
-      for (index_t i = 0; i < n; ++i) std::copy_n(S.data() + i * n, n, M.data() + i * ld);
-      std::vector<C> Vt;
-      if (want_vec) {
-        Vt.assign(static_cast<std::size_t>(n * ld), C(0));
-        for (index_t i = 0; i < n; ++i) Vt[i * ld + i] = C(1);
-      }
-      const double tol = opt.tol > 0 ? opt.tol : std::numeric_limits<C>::epsilon();
-      const index_t sweeps = opt.max_iter > 0 ? opt.max_iter : 60;
-      detail::JacobiStats st = detail::jacobi<C>(n, M.data(), ld, all.data(), want_vec ? Vt.data() : nullptr, ld, tol, sweeps);
-      res.info.sweeps = st.sweeps;
-      res.info.iterations = st.rotations;
-      res.info.off_norm = st.off_norm;
-      res.info.all_converged = st.converged;
-      res.info.converged = st.converged ? k : 0;
-      detail::sort_eigenpairs<C>(n, all.data(), want_vec ? Vt.data() : nullptr, ld);
-      const auto idx = detail::select_indices(all.data(), n, opt);
-      for (index_t i : idx) w.push_back(all[i]);
-      if (want_vec) {
-        vec = Tensor<T>::empty({n, k});
-        for (index_t c = 0; c < k; ++c)
-          for (index_t r = 0; r < n; ++r) vec.data()[r * k + c] = static_cast<T>(Vt[idx[c] * ld + r]);
-      }
-    };
-    if (std::is_same_v<T, float> && opt.jacobi_in_double) run(double{});
-    else run(T{});
-  } else {
-    make_S();
-    std::vector<T> M;  // the solver destroys its copy; keep S only if residuals need it
-    if (opt.residuals) M = S;
-    else M.swap(S);
-    std::vector<double> all(static_cast<std::size_t>(n));
-    if (!want_vec || opt.subset == EighSubset::largest_magnitude) {
-      // Eigenvalues first (cheap); for largest_magnitude they decide which vectors to compute.
-      if (!want_vec || n == 0) {
-        if (n > 0) {
-          detail::DenseStats st = detail::dense_eigh<T>(n, M.data(), n, all.data(), nullptr, 0, 0, n, opt.tridiag_solver);
-          res.info.sweeps = st.ql_sweeps;
-        }
-        const auto idx = detail::select_indices(all.data(), n, opt);
-        for (index_t i : idx) w.push_back(all[i]);
-      } else {
-        // Vectors for both ends of the spectrum: one contiguous range covering all of them
-        // would waste back-transformations, so compute all vectors, then pick.
-        vec = Tensor<T>::empty({n, n});
-        detail::DenseStats st = detail::dense_eigh<T>(n, M.data(), n, all.data(), vec.data(), n, 0, n, opt.tridiag_solver);
-        res.info.sweeps = st.ql_sweeps;
-        const auto idx = detail::select_indices(all.data(), n, opt);
-        Tensor<T> pick = Tensor<T>::empty({n, k});
-        for (index_t r = 0; r < n; ++r)
-          for (index_t c = 0; c < k; ++c) pick.data()[r * k + c] = vec.data()[r * n + idx[c]];
-        for (index_t i : idx) w.push_back(all[i]);
-        vec = pick;
-      }
-    } else {
-      const auto idx = detail::select_indices(all.data(), n, opt);  // contiguous for these subsets
-      const index_t first = idx.empty() ? 0 : idx.front();
-      vec = Tensor<T>::empty({n, k});
-      w.resize(static_cast<std::size_t>(k));
-      if (n > 0) {
-        detail::DenseStats st = detail::dense_eigh<T>(n, M.data(), n, w.data(), vec.data(), k, first, k, opt.tridiag_solver);
-        res.info.sweeps = st.ql_sweeps;
-      }
-    }
-    res.info.converged = k;
-    res.info.all_converged = true;
   }
+};
 
-  // Final order and conventions.
-  if (vec.defined()) detail::normalize_signs(n, k, vec.data(), k);
+// Finite entries, max|A| and max|A − Aᵀ|. The lanczos method on contiguous rows packs the
+// matrix first (packed_symmetric.hpp: the upper triangle into strips, (A + Aᵀ)/2 so a matrix
+// symmetric only to rounding needs no copy), and that pass reports all three on the way, which
+// saves two passes over the matrix. Otherwise: a branch-free pass (NaN/Inf poison a sum), then
+// max|A − Aᵀ| over tiles so the transposed reads stay in cache. Failures are located by a plain
+// loop, only when they happened.
+template <class T>
+void scan_input(EighInput<T>& in, EighMethod method) {
+  const index_t n = in.n, s0 = in.s0, s1 = in.s1;
+  const T* a = in.a;
+  bool poisoned = false;
+  if (method == EighMethod::lanczos && s1 == 1 && s0 >= n) {
+    typename PackedSymmetric<T>::Scan scan;
+    in.packed.emplace(n, a, s0, PackedSymmetric<T>::symmetrize, &scan);
+    in.amax = scan.absmax;
+    in.worst = scan.asymmetry;
+    poisoned = !scan.finite;
+  } else {
+    for (index_t i = 0; i < n; ++i) {
+      const auto [rmax, rpoison] = row_absmax_poison(n, a + i * s0, s1);
+      in.amax = std::max(in.amax, rmax);
+      poisoned = poisoned || rpoison;
+    }
+    if (!poisoned) in.worst = max_asymmetry(n, a, s0, s1);
+  }
+  if (poisoned) {
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < n; ++j) {
+        const T v = a[i * s0 + j * s1];
+        BILIN_CHECK(std::isfinite(v), "eigh", "entry (", i, ", ", j, ") of the ", n, "x", n, " input is ", v,
+                    "; eigh needs finite entries");
+      }
+  }
+}
+
+// Throws when max|A − Aᵀ| exceeds the tolerance, naming the worst pair.
+template <class T>
+void check_symmetry(EighInput<T>& in, const EighOptions& opt) {
+  const index_t n = in.n, s0 = in.s0, s1 = in.s1;
+  const T* a = in.a;
+  index_t wi = 0, wj = 0;
+  const double stol = (opt.symmetry_tol > 0 ? opt.symmetry_tol : 1000.0 * std::numeric_limits<T>::epsilon()) * in.amax;
+  if (in.worst > stol) {
+    double w2 = -1;
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = i + 1; j < n; ++j) {
+        const double dv = std::fabs(static_cast<double>(a[i * s0 + j * s1]) - static_cast<double>(a[j * s0 + i * s1]));
+        if (dv > w2) {
+          w2 = dv;
+          wi = i;
+          wj = j;
+        }
+      }
+    in.worst = w2;
+  }
+  BILIN_CHECK(in.worst <= stol, "eigh", "the ", n, "x", n, " matrix is not symmetric: |A(", wi, ",", wj, ") - A(", wj, ",", wi,
+              ")| = ", in.worst, " exceeds ", stol, " (symmetry_tol x max|A|); pass check_symmetry = false to use (A + A^T)/2");
+}
+
+// What a method hands to finish(): ascending values of the selected pairs and their vectors
+// ([n, k] columns in ascending order, undefined when not computed).
+template <class T>
+struct EighPairs {
+  std::vector<double> w;
+  Tensor<T> vec;
+};
+
+template <class T>
+EighPairs<T> run_lanczos(EighInput<T>& in, index_t k, const EighOptions& opt, EighInfo& info) {
+  const index_t n = in.n;
+  LanczosOptions lo;
+  lo.k = k;
+  lo.which = opt.subset == EighSubset::largest    ? Which::largest
+             : opt.subset == EighSubset::smallest ? Which::smallest
+                                                  : Which::largest_magnitude;
+  lo.ncv = opt.lanczos_ncv;
+  lo.tol = opt.tol;
+  lo.max_restarts = opt.max_iter;
+  lo.seed = opt.seed;
+  lo.vectors = opt.vectors;
+  lo.residuals = opt.residuals;
+  lo.basis_in_double = opt.lanczos_basis_in_double;
+  // The operator is the upper triangle packed into strips (packed_symmetric.hpp): half the
+  // bytes of the full matrix, read sequentially, and a pass serves up to 4 vectors. Rows
+  // stored contiguously were packed by scan_input; other layouts go through the symmetric copy S.
+  if (!in.packed) {
+    in.make_S();
+    in.packed.emplace(n, in.S.data(), n);
+  }
+  PackedSymmetric<T>& P = *in.packed;
+  const index_t block = opt.lanczos_block > 0 ? opt.lanczos_block : (n >= 256 ? 2 : 1);
+  auto op = [&P](const T* X, T* Y, index_t b) { P.multiply_block(X, Y, b); };
+  // the basis needs k + 2·block ≤ n (k wanted, one block to extend, one residual block)
+  LanczosResult<T> lr = lanczos_block<T>(op, n, lo, std::max<index_t>(1, std::min(block, (n - k) / 2)));
+  info.sweeps = lr.restarts;
+  info.iterations = lr.iterations;
+  info.matvecs = lr.matvecs;
+  info.converged = lr.converged;
+  info.all_converged = lr.all_converged;
+  info.residuals = lr.residuals;
+  info.residual_estimates = lr.residual_estimates;
+  EighPairs<T> out;
+  for (index_t i = 0; i < k; ++i) out.w.push_back(static_cast<double>(lr.values.data()[i]));
+  if (opt.vectors) out.vec = lr.vectors;
+  return out;
+}
+
+// Cyclic Jacobi in the compute type C (double for float input unless opt.jacobi_in_double is off).
+template <class C, class T>
+EighPairs<T> run_jacobi(EighInput<T>& in, index_t k, const EighOptions& opt, EighInfo& info) {
+  const index_t n = in.n;
+  const bool want_vec = opt.vectors || opt.residuals;
+  in.make_S();
+  std::vector<double> all(static_cast<std::size_t>(n));
+  // Padded rows: Jacobi writes columns with stride ld, and a power-of-two stride would map
+  // them all to a few cache sets.
+  const index_t ld = n + 64 / static_cast<index_t>(sizeof(C));
+  std::vector<C> M(static_cast<std::size_t>(n * ld));
+  for (index_t i = 0; i < n; ++i) std::copy_n(in.S.data() + i * n, n, M.data() + i * ld);
+  std::vector<C> Vt;
+  if (want_vec) {
+    Vt.assign(static_cast<std::size_t>(n * ld), C(0));
+    for (index_t i = 0; i < n; ++i) Vt[i * ld + i] = C(1);
+  }
+  const double tol = opt.tol > 0 ? opt.tol : std::numeric_limits<C>::epsilon();
+  const index_t sweeps = opt.max_iter > 0 ? opt.max_iter : 60;
+  JacobiStats st = jacobi<C>(n, M.data(), ld, all.data(), want_vec ? Vt.data() : nullptr, ld, tol, sweeps);
+  info.sweeps = st.sweeps;
+  info.iterations = st.rotations;
+  info.off_norm = st.off_norm;
+  info.all_converged = st.converged;
+  info.converged = st.converged ? k : 0;
+  sort_eigenpairs<C>(n, all.data(), want_vec ? Vt.data() : nullptr, ld);
+  const auto idx = select_indices(all.data(), n, opt);
+  EighPairs<T> out;
+  for (index_t i : idx) out.w.push_back(all[i]);
+  if (want_vec) {
+    out.vec = Tensor<T>::empty({n, k});
+    for (index_t c = 0; c < k; ++c)
+      for (index_t r = 0; r < n; ++r) out.vec.data()[r * k + c] = static_cast<T>(Vt[idx[c] * ld + r]);
+  }
+  return out;
+}
+
+// Householder + divide and conquer (or QL) + back-transformation of the selected vectors.
+template <class T>
+EighPairs<T> run_tridiagonal(EighInput<T>& in, index_t k, const EighOptions& opt, EighInfo& info) {
+  const index_t n = in.n;
+  const bool want_vec = opt.vectors || opt.residuals;
+  in.make_S();
+  std::vector<T> M;  // the solver destroys its copy; keep S only if residuals need it
+  if (opt.residuals) M = in.S;
+  else M.swap(in.S);
+  std::vector<double> all(static_cast<std::size_t>(n));
+  EighPairs<T> out;
+  if (!want_vec || opt.subset == EighSubset::largest_magnitude) {
+    // Eigenvalues first (cheap); for largest_magnitude they decide which vectors to compute.
+    if (!want_vec || n == 0) {
+      if (n > 0) {
+        DenseStats st = dense_eigh<T>(n, M.data(), n, all.data(), nullptr, 0, 0, n, opt.tridiag_solver);
+        info.sweeps = st.ql_sweeps;
+      }
+      const auto idx = select_indices(all.data(), n, opt);
+      for (index_t i : idx) out.w.push_back(all[i]);
+    } else {
+      // Vectors for both ends of the spectrum: one contiguous range covering all of them
+      // would waste back-transformations, so compute all vectors, then pick.
+      out.vec = Tensor<T>::empty({n, n});
+      DenseStats st = dense_eigh<T>(n, M.data(), n, all.data(), out.vec.data(), n, 0, n, opt.tridiag_solver);
+      info.sweeps = st.ql_sweeps;
+      const auto idx = select_indices(all.data(), n, opt);
+      Tensor<T> pick = Tensor<T>::empty({n, k});
+      for (index_t r = 0; r < n; ++r)
+        for (index_t c = 0; c < k; ++c) pick.data()[r * k + c] = out.vec.data()[r * n + idx[c]];
+      for (index_t i : idx) out.w.push_back(all[i]);
+      out.vec = pick;
+    }
+  } else {
+    const auto idx = select_indices(all.data(), n, opt);  // contiguous for these subsets
+    const index_t first = idx.empty() ? 0 : idx.front();
+    out.vec = Tensor<T>::empty({n, k});
+    out.w.resize(static_cast<std::size_t>(k));
+    if (n > 0) {
+      DenseStats st = dense_eigh<T>(n, M.data(), n, out.w.data(), out.vec.data(), k, first, k, opt.tridiag_solver);
+      info.sweeps = st.ql_sweeps;
+    }
+  }
+  info.converged = k;
+  info.all_converged = true;
+  return out;
+}
+
+// Final order and conventions: sign-normalized vectors, residuals of the direct methods, the
+// requested order.
+template <class T>
+void finish(EighInput<T>& in, index_t k, EighPairs<T>& p, const EighOptions& opt, EighResult<T>& res) {
+  const index_t n = in.n;
+  Tensor<T>& vec = p.vec;
+  if (vec.defined()) normalize_signs(n, k, vec.data(), k);
   res.values = Tensor<T>::empty({k});
-  for (index_t i = 0; i < k; ++i) res.values.data()[i] = static_cast<T>(w[i]);
-  if (opt.residuals && method != EighMethod::lanczos && vec.defined()) {
-    make_S();
-    detail::compute_residuals(S, n, res.values, vec, res.info.residuals);
+  for (index_t i = 0; i < k; ++i) res.values.data()[i] = static_cast<T>(p.w[i]);
+  if (opt.residuals && res.info.method != EighMethod::lanczos && vec.defined()) {
+    in.make_S();
+    compute_residuals(in.S, n, res.values, vec, res.info.residuals);
   }
   if (opt.descending && k > 1) {
     std::reverse(res.values.data(), res.values.data() + k);
@@ -510,6 +555,32 @@ EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
       for (index_t r = 0; r < n; ++r) std::reverse(vec.data() + r * k, vec.data() + (r + 1) * k);
   }
   if (opt.vectors && vec.defined()) res.vectors = vec;
+}
+
+}  // namespace detail
+
+// The steps: subset size, method, a scan for finite entries and symmetry, the method, finish.
+template <class T>
+EighResult<T> eigh(const Tensor<T>& A, const EighOptions& opt = {}) {
+  static_assert(std::is_floating_point_v<T>, "eigh: T must be float or double");
+  BILIN_CHECK(A.dim() == 2 && A.size(0) == A.size(1), "eigh", "expected a square 2-D matrix, got shape ",
+              to_string(A.shape()));
+  const index_t n = A.size(0);
+  const index_t k = detail::subset_size(n, opt);
+  const EighMethod method = detail::choose_method(n, k, opt);
+  detail::EighInput<T> in{A.data(), n, A.stride(0), A.stride(1)};
+  detail::scan_input(in, method);
+  if (opt.check_symmetry) detail::check_symmetry(in, opt);
+
+  EighResult<T> res;
+  res.info.method = method;
+  detail::EighPairs<T> pairs;
+  if (method == EighMethod::lanczos) pairs = detail::run_lanczos(in, k, opt, res.info);
+  else if (method == EighMethod::jacobi && std::is_same_v<T, float> && opt.jacobi_in_double)
+    pairs = detail::run_jacobi<double>(in, k, opt, res.info);
+  else if (method == EighMethod::jacobi) pairs = detail::run_jacobi<T>(in, k, opt, res.info);
+  else pairs = detail::run_tridiagonal(in, k, opt, res.info);
+  detail::finish(in, k, pairs, opt, res);
   return res;
 }
 

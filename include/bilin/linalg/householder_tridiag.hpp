@@ -15,7 +15,7 @@
 //   the 4n³/3 flops run in bilin::kernels::gemm. The other half is symv_upper, which reads the
 //   trailing triangle once per column. nb = 0 picks 8 for n ≤ 128 (Lanczos' Rayleigh–Ritz
 //   problems, n ≈ 40–100, where a trailing GEMM that small costs more in packing than it
-//   saves: 29 µs against 45 µs with 32 at n = 68) and 32 above.
+//   saves) and 32 above.
 //
 //   void apply_q(n, A, lda, tau, Z, ncols, ldz, nb = 32)
 // - Z (n × ncols, row-major, leading dimension ldz) <- Q·Z with Q from tridiagonalize.

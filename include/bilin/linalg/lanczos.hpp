@@ -42,8 +42,8 @@
 // predicts convergence within less than a full cycle. The coefficients and the Rayleigh–Ritz
 // problem are in double; the basis is in T (or in double with opt.basis_in_double), since a
 // float basis orthogonal to ~ε_float costs the eigenvalues nothing measurable while halving
-// the bytes Gram–Schmidt streams per step (measured, n = 1024, k = 20: eigenvalues within
-// 1.2e-7 / 6.6e-8 of dense eigh with either basis).
+// the bytes Gram–Schmidt streams per step (the eigenvalues agree with dense eigh equally well
+// with either basis; bench/RESULTS.md).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -77,9 +77,8 @@ struct LanczosOptions {
   bool vectors = true;          // return eigenvectors
   bool residuals = true;        // compute true residuals ‖Av − λv‖ (k extra matvecs)
   bool basis_in_double = false; // float operator: keep the Krylov basis in double instead of
-                                //   float (twice the bytes per Gram–Schmidt pass: ~20% slower
-                                //   at n = 1024, k = 20; true residuals up to half as large;
-                                //   the same eigenvalues)
+                                //   float (twice the bytes per Gram–Schmidt pass, so slower;
+                                //   smaller true residuals; the same eigenvalues)
 };
 
 template <class T>
@@ -100,9 +99,8 @@ struct LanczosResult {
 namespace detail {
 
 // Row stride of the Krylov basis. Rows a multiple of 512 bytes apart (n = 1024 floats: 4 KiB)
-// fall into the same few L1 sets, and Gram–Schmidt reads 8 rows at a time: padding each row
-// by one cache line took its two kernels from 4.7 + 6.2 to 3.7 + 3.8 µs per block step
-// (n = 1024, 48 rows, block 2, Zen 4).
+// fall into the same few L1 sets, and Gram–Schmidt reads 8 rows at a time, so they would evict
+// each other: each such row is padded by one cache line.
 template <class U>
 index_t basis_ld(index_t n) {
   constexpr index_t line = 64 / static_cast<index_t>(sizeof(U));
@@ -140,8 +138,8 @@ struct CountingOp {
 // tmp (j × b) is scratch. Each pass reads V twice (multi_dot, multi_sub) for all b rows at once.
 // local > 0: first remove the components along the last `local` rows alone. In a Lanczos step
 // those carry nearly all of A·v (the three-term recurrence), so the full pass that follows
-// only corrects rounding, cancels little, and rarely needs its second pass (measured, float
-// basis, n = 1024: second passes on 70% of steps without the local pass).
+// only corrects rounding, cancels little, and rarely needs its second pass (without the local
+// pass, most steps of a float basis need the second pass).
 template <class U>
 void block_cgs2(index_t j, index_t b, index_t n, index_t ld, const U* V, U* W, double* C, U* tmp,
                 double reorth_ratio, index_t local = 0) {
@@ -212,49 +210,70 @@ void block_orthonormalize(index_t j, index_t b, index_t n, index_t ld, const U* 
   }
 }
 
+// Share (percent) of the unwanted Ritz vectors a thick restart keeps besides the wanted ones.
+// On the bench matrices anything from 30 to 50 needs about the same number of products
+// (bench/RESULTS.md); keeping fewer means fewer restarts.
+inline constexpr index_t kRestartKeepPercent = 35;
+
+// The state of one block_lanczos run, with its steps as methods: grow the basis to the cycle's
+// end, Rayleigh–Ritz on the projected matrix, residual estimates, thick restart, the next
+// cycle's length, and the finish (selection, Ritz vectors, true residuals).
 template <class T, class U, class BlockOp>
-LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOptions& opt, index_t b) {
-  const index_t k = opt.k;
-  BILIN_CHECK(n >= 2, "lanczos", "needs an operator of size n >= 2, got n = ", n);
-  BILIN_CHECK(k >= 1 && k < n, "lanczos", "k = ", k, " is out of range [1, n-1] for n = ", n,
-              " (use eigh with the dense method for all eigenpairs)");
-  BILIN_CHECK(b >= 1 && b <= n / 2, "lanczos", "block size ", b, " must be in [1, n/2] (n = ", n, ")");
-  index_t m = opt.ncv > 0 ? opt.ncv : std::min(n - b, std::max<index_t>(2 * k + 20, 40) + (b > 1 ? 4 * b : 0));
-  BILIN_CHECK(m >= k + b && m + b <= n, "lanczos", "ncv = ", m, " must satisfy k + block <= ncv <= n - block (k = ", k,
-              ", block = ", b, ", n = ", n, ")");
-  // The operator's own rounding (ε of T times ‖A‖) is a floor no residual estimate can go far
-  // below; asking for less would only burn restarts until max_restarts.
-  const double tol = std::max(opt.tol > 0 ? opt.tol : (std::is_same_v<T, float> ? 1e-6 : 1e-12),
-                              4.0 * std::numeric_limits<T>::epsilon());
-  const index_t max_restarts = opt.max_restarts > 0 ? opt.max_restarts : 1000;
-  const index_t ld = basis_ld<U>(n);
-  CountingOp<T, U, BlockOp> A{op_block, n, ld, {}, {}, 0};
-  // A basis wider than the operator (double for a float operator): one Gram–Schmidt pass
-  // leaves errors of ε_U·(cancellation), far below what the matvec itself introduces, so the
-  // second pass is needed only on a 10⁴-fold cancellation. Same precision: the classic 1/√2.
-  const double reorth_ratio = sizeof(U) > sizeof(T) ? 1e-4 : 0.7071;
-
+struct BlockLanczos {
+  const LanczosOptions& opt;
+  index_t n, b, k, m, mm, ld, max_restarts;
+  double tol, reorth_ratio;
+  CountingOp<T, U, BlockOp> A;
   LanczosResult<T> res;
-  res.tol = tol;
-  const index_t mm = m + b;
-  std::vector<U> V(static_cast<std::size_t>(mm * ld), U(0));  // rows ld apart, padding stays 0
-  std::vector<double> H(static_cast<std::size_t>(mm * mm), 0.0), Hc, theta(static_cast<std::size_t>(mm)),
-      Y(static_cast<std::size_t>(mm * mm));
-  std::vector<double> C(static_cast<std::size_t>(mm * b)), R(static_cast<std::size_t>(b * b)),
-      Rlast(static_cast<std::size_t>(b * b), 0.0), RY;
-  std::vector<U> tmp(static_cast<std::size_t>(mm * b)), Vnew;
+  std::vector<U> V;  // the basis, rows ld apart, padding stays 0
+  std::vector<double> H, Hc, theta, Y, C, R, Rlast, RY;
+  std::vector<U> tmp, Vnew;
   std::vector<index_t> order;
-  Generator gen(opt.seed);
-
-  // Start block: random, orthonormal.
-  for (index_t t = 0; t < b; ++t) gen.fill_normal(V.data() + t * ld, n, 0.0, 1.0);
-  block_orthonormalize(0, b, n, ld, V.data(), V.data(), R.data(), gen, C.data(), tmp.data());
-
+  Generator gen;
   index_t l = 0, cur = 0, nconv = 0;
-  index_t mcyc = m;  // where this cycle ends (≤ m; shorter when convergence is predicted)
-  double prev_worst = 0;  // `worst` (below) at the previous restart
+  index_t mcyc;           // where this cycle ends (≤ m; shorter when convergence is predicted)
+  double prev_worst = 0;  // worst (see estimate_residuals) at the previous restart
   std::vector<double> est;
-  for (;;) {
+
+  BlockLanczos(BlockOp& op_block, index_t n_, const LanczosOptions& o, index_t b_)
+      : opt(o), n(n_), b(b_), k(o.k), A{op_block, n_, basis_ld<U>(n_), {}, {}, 0}, gen(o.seed) {
+    BILIN_CHECK(n >= 2, "lanczos", "needs an operator of size n >= 2, got n = ", n);
+    BILIN_CHECK(k >= 1 && k < n, "lanczos", "k = ", k, " is out of range [1, n-1] for n = ", n,
+                " (use eigh with the dense method for all eigenpairs)");
+    BILIN_CHECK(b >= 1 && b <= n / 2, "lanczos", "block size ", b, " must be in [1, n/2] (n = ", n, ")");
+    m = opt.ncv > 0 ? opt.ncv : std::min(n - b, std::max<index_t>(2 * k + 20, 40) + (b > 1 ? 4 * b : 0));
+    BILIN_CHECK(m >= k + b && m + b <= n, "lanczos", "ncv = ", m, " must satisfy k + block <= ncv <= n - block (k = ", k,
+                ", block = ", b, ", n = ", n, ")");
+    // The operator's own rounding (ε of T times ‖A‖) is a floor no residual estimate can go far
+    // below; asking for less would only burn restarts until max_restarts.
+    tol = std::max(opt.tol > 0 ? opt.tol : (std::is_same_v<T, float> ? 1e-6 : 1e-12),
+                   4.0 * std::numeric_limits<T>::epsilon());
+    max_restarts = opt.max_restarts > 0 ? opt.max_restarts : 1000;
+    ld = A.ld;
+    // A basis wider than the operator (double for a float operator): one Gram–Schmidt pass
+    // leaves errors of ε_U·(cancellation), far below what the matvec itself introduces, so the
+    // second pass is needed only on a 10⁴-fold cancellation. Same precision: the classic 1/√2.
+    reorth_ratio = sizeof(U) > sizeof(T) ? 1e-4 : 0.7071;
+    res.tol = tol;
+    mm = m + b;
+    V.assign(static_cast<std::size_t>(mm * ld), U(0));
+    H.assign(static_cast<std::size_t>(mm * mm), 0.0);
+    theta.resize(static_cast<std::size_t>(mm));
+    Y.resize(static_cast<std::size_t>(mm * mm));
+    C.resize(static_cast<std::size_t>(mm * b));
+    R.resize(static_cast<std::size_t>(b * b));
+    Rlast.assign(static_cast<std::size_t>(b * b), 0.0);
+    tmp.resize(static_cast<std::size_t>(mm * b));
+    mcyc = m;
+    // Start block: random, orthonormal.
+    for (index_t t = 0; t < b; ++t) gen.fill_normal(V.data() + t * ld, n, 0.0, 1.0);
+    block_orthonormalize(0, b, n, ld, V.data(), V.data(), R.data(), gen, C.data(), tmp.data());
+  }
+
+  // Extends the basis block by block from l to the cycle's end; the Gram–Schmidt coefficients
+  // fill H, so H is the exact Rayleigh quotient of the basis. Leaves cur = the projected size
+  // (V[cur..cur+b) is the residual block).
+  void grow_basis() {
     index_t c = l;
     for (; c + b <= mcyc; c += b) {
       U* Vc = V.data() + c * ld;
@@ -292,7 +311,11 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
         Rlast = R;
       }
     }
-    cur = c;  // size of the projected problem; V[cur..cur+b) is the residual block
+    cur = c;
+  }
+
+  // Eigenpairs (theta, Y) of the projected matrix; `order` ranks them, wanted first.
+  void rayleigh_ritz() {
     Hc.assign(static_cast<std::size_t>(cur * cur), 0.0);
     for (index_t i = 0; i < cur; ++i) std::copy_n(H.data() + i * mm, cur, Hc.data() + i * cur);
     small_eigh(cur, Hc.data(), cur, theta.data(), Y.data(), cur);
@@ -306,7 +329,11 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
         default: return std::fabs(theta[a]) > std::fabs(theta[bb]);
       }
     });
-    // Residual of Ritz pair i: ‖R_lastᵀ-coupling · Y[last block rows, i]‖.
+  }
+
+  // Residual of Ritz pair i: ‖R_lastᵀ-coupling · Y[last block rows, i]‖. Counts the converged
+  // wanted pairs and returns the largest est / (tol·‖A‖) among them (≤ 1 when all converged).
+  double estimate_residuals() {
     RY.assign(static_cast<std::size_t>(b * cur), 0.0);
     est.assign(static_cast<std::size_t>(cur), 0.0);
     for (index_t i = 0; i < cur; ++i) {
@@ -320,17 +347,20 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
       est[i] = std::sqrt(s2);
     }
     nconv = 0;
-    double worst = 0;  // largest est / (tol·‖A‖) among the wanted: ≤ 1 when all converged
+    double worst = 0;
     for (index_t i = 0; i < k; ++i) {
       if (est[order[i]] <= tol * res.anorm) ++nconv;
       worst = std::max(worst, est[order[i]] / (tol * res.anorm));
     }
-    if (nconv == k || res.restarts >= max_restarts) break;
-    // Thick restart: keep the wanted pairs plus ~35% of the rest (nearest first). Measured on
-    // n = 784/1024, k = 10/20 (bench/compare_eigh matrices): 0.3–0.5 need about the same
-    // number of matvecs, and keeping fewer means fewer restarts (each one a GEMM and an
-    // O(ncv³) Rayleigh–Ritz solve).
-    const index_t keep = std::min(m - b, k + (35 * (cur - k)) / 100);
+    return worst;
+  }
+
+  // Thick restart: the best `keep` Ritz vectors plus the residual block start the next cycle;
+  // H becomes their diagonal with the coupling to the residual block. Returns keep. It keeps
+  // the wanted pairs plus kRestartKeepPercent of the rest (nearest first): fewer restarts, each
+  // one a GEMM and an O(ncv³) Rayleigh–Ritz solve, without more products.
+  index_t thick_restart() {
+    const index_t keep = std::min(m - b, k + (kRestartKeepPercent * (cur - k)) / 100);
     Vnew.resize(static_cast<std::size_t>(keep * ld));
     std::vector<U> Yk(static_cast<std::size_t>(cur * keep));
     for (index_t r = 0; r < cur; ++r)
@@ -345,14 +375,15 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
       for (index_t sidx = 0; sidx < b; ++sidx)
         H[q * mm + keep + sidx] = H[(keep + sidx) * mm + q] = RY[sidx * cur + order[q]];
     }
-    // Length of the next cycle. Convergence comes at restarts, so a full last cycle mostly
-    // overshoots: the last two restarts give the rate at which the worst residual falls per
-    // added vector, and when that rate predicts convergence within less than a cycle, the
-    // next one is cut to the prediction plus a quarter and a block. The decay is
-    // superlinear, so the prediction errs long; when it errs short, one more (smaller)
-    // restart follows. Measured on the bench matrices at n = 1024, k = 20: 0–26 fewer
-    // products, depending on where the tolerance falls in a cycle (tol 1e-6: 260 → 250 and
-    // 324 → 312; dominant at 5e-6: 260 → 234).
+    return keep;
+  }
+
+  // Length of the next cycle. Convergence comes at restarts, so a full last cycle mostly
+  // overshoots: the last two restarts give the rate at which the worst residual falls per
+  // added vector, and when that rate predicts convergence within less than a cycle, the next
+  // one is cut to the prediction plus a quarter and a block. The decay is superlinear, so the
+  // prediction errs long; when it errs short, one more (smaller) restart follows.
+  void plan_next_cycle(index_t keep, double worst) {
     mcyc = m;
     if (prev_worst > worst && worst > 1.0) {
       const double per_vector = std::log(prev_worst / worst) / static_cast<double>(cur - l);
@@ -368,53 +399,74 @@ LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOption
     ++res.restarts;
   }
 
-  // Wanted pairs in ascending algebraic order.
-  std::vector<index_t> sel(order.begin(), order.begin() + k);
-  std::sort(sel.begin(), sel.end(), [&](index_t a, index_t bb) { return theta[a] < theta[bb]; });
-  res.converged = nconv;
-  res.all_converged = nconv == k;
-  res.values = Tensor<T>::empty({k});
-  res.residual_estimates.resize(static_cast<std::size_t>(k));
-  for (index_t i = 0; i < k; ++i) {
-    res.values.data()[i] = static_cast<T>(theta[sel[i]]);
-    res.residual_estimates[i] = est[sel[i]];
-  }
-  if (opt.vectors || opt.residuals) {
-    std::vector<U> Ysel(static_cast<std::size_t>(cur * k)), X(static_cast<std::size_t>(n * k));
-    for (index_t r = 0; r < cur; ++r)
-      for (index_t q = 0; q < k; ++q) Ysel[r * k + q] = static_cast<U>(Y[r * cur + sel[q]]);
-    // X (n × k) = Vᵀ Ysel: the Ritz vectors as columns.
-    kernels::gemm<U>(kernels::Trans::T, kernels::Trans::N, n, k, cur, U(1), V.data(), ld, Ysel.data(), k, U(0),
-                     X.data(), k);
-    Tensor<T> vec = Tensor<T>::empty({n, k});
-    for (index_t i = 0; i < n * k; ++i) vec.data()[i] = static_cast<T>(X[i]);
-    normalize_signs(n, k, vec.data(), k);
-    if (opt.residuals) {
-      // True residuals of what is returned (vectors and values rounded to T), b at a time.
-      res.residuals.assign(static_cast<std::size_t>(k), 0.0);
-      std::vector<U> Xr(static_cast<std::size_t>(b * ld)), Yr(static_cast<std::size_t>(b * ld));
-      for (index_t q0 = 0; q0 < k; q0 += b) {
-        const index_t nb = std::min(b, k - q0);
-        std::fill(Xr.begin(), Xr.end(), U(0));
-        for (index_t q = 0; q < nb; ++q)
-          for (index_t r = 0; r < n; ++r) Xr[q * ld + r] = static_cast<U>(vec.data()[r * k + q0 + q]);
-        A(Xr.data(), Yr.data(), b);
-        A.calls -= b - nb;
-        for (index_t q = 0; q < nb; ++q) {
-          const double lam = static_cast<double>(res.values.data()[q0 + q]);
-          double s2 = 0;
-          for (index_t r = 0; r < n; ++r) {
-            const double d = static_cast<double>(Yr[q * ld + r]) - lam * static_cast<double>(Xr[q * ld + r]);
-            s2 += d * d;
-          }
-          res.residuals[q0 + q] = std::sqrt(s2);
+  // True residuals of what is returned (vectors and values rounded to T), b at a time.
+  void true_residuals(const Tensor<T>& vec) {
+    res.residuals.assign(static_cast<std::size_t>(k), 0.0);
+    std::vector<U> Xr(static_cast<std::size_t>(b * ld)), Yr(static_cast<std::size_t>(b * ld));
+    for (index_t q0 = 0; q0 < k; q0 += b) {
+      const index_t nb = std::min(b, k - q0);
+      std::fill(Xr.begin(), Xr.end(), U(0));
+      for (index_t q = 0; q < nb; ++q)
+        for (index_t r = 0; r < n; ++r) Xr[q * ld + r] = static_cast<U>(vec.data()[r * k + q0 + q]);
+      A(Xr.data(), Yr.data(), b);
+      A.calls -= b - nb;
+      for (index_t q = 0; q < nb; ++q) {
+        const double lam = static_cast<double>(res.values.data()[q0 + q]);
+        double s2 = 0;
+        for (index_t r = 0; r < n; ++r) {
+          const double d = static_cast<double>(Yr[q * ld + r]) - lam * static_cast<double>(Xr[q * ld + r]);
+          s2 += d * d;
         }
+        res.residuals[q0 + q] = std::sqrt(s2);
       }
     }
-    if (opt.vectors) res.vectors = vec;
   }
-  res.matvecs = A.calls;
-  return res;
+
+  // The wanted pairs in ascending algebraic order, their Ritz vectors and true residuals.
+  LanczosResult<T> finish() {
+    std::vector<index_t> sel(order.begin(), order.begin() + k);
+    std::sort(sel.begin(), sel.end(), [&](index_t a, index_t bb) { return theta[a] < theta[bb]; });
+    res.converged = nconv;
+    res.all_converged = nconv == k;
+    res.values = Tensor<T>::empty({k});
+    res.residual_estimates.resize(static_cast<std::size_t>(k));
+    for (index_t i = 0; i < k; ++i) {
+      res.values.data()[i] = static_cast<T>(theta[sel[i]]);
+      res.residual_estimates[i] = est[sel[i]];
+    }
+    if (opt.vectors || opt.residuals) {
+      std::vector<U> Ysel(static_cast<std::size_t>(cur * k)), X(static_cast<std::size_t>(n * k));
+      for (index_t r = 0; r < cur; ++r)
+        for (index_t q = 0; q < k; ++q) Ysel[r * k + q] = static_cast<U>(Y[r * cur + sel[q]]);
+      // X (n × k) = Vᵀ Ysel: the Ritz vectors as columns.
+      kernels::gemm<U>(kernels::Trans::T, kernels::Trans::N, n, k, cur, U(1), V.data(), ld, Ysel.data(), k, U(0),
+                       X.data(), k);
+      Tensor<T> vec = Tensor<T>::empty({n, k});
+      for (index_t i = 0; i < n * k; ++i) vec.data()[i] = static_cast<T>(X[i]);
+      normalize_signs(n, k, vec.data(), k);
+      if (opt.residuals) true_residuals(vec);
+      if (opt.vectors) res.vectors = vec;
+    }
+    res.matvecs = A.calls;
+    return res;
+  }
+};
+
+// Cycles of basis growth, Rayleigh–Ritz and residual estimates until the k wanted pairs
+// converged or max_restarts restarts were spent, each cycle after the first begun by a thick
+// restart.
+template <class T, class U, class BlockOp>
+LanczosResult<T> block_lanczos(BlockOp& op_block, index_t n, const LanczosOptions& opt, index_t b) {
+  BlockLanczos<T, U, BlockOp> run(op_block, n, opt, b);
+  for (;;) {
+    run.grow_basis();
+    run.rayleigh_ritz();
+    const double worst = run.estimate_residuals();
+    if (run.nconv == run.k || run.res.restarts >= run.max_restarts) break;
+    const index_t keep = run.thick_restart();
+    run.plan_next_cycle(keep, worst);
+  }
+  return run.finish();
 }
 
 }  // namespace detail

@@ -19,10 +19,8 @@
 // hundreds of them. Packing halves the bytes (each off-diagonal entry is read once and used
 // for both y_i += a_ij·x_j and y_j += a_ij·x_i), the layout is one sequential stream (no
 // 4 KiB-strided rows competing for the same L1 sets), and up to four vectors share each
-// read. Measured at n = 1024 (float, one core): 20–21 µs for one vector, 10–13 µs per vector
-// with 2–4 per pass, against 44–46 µs for a row-by-row gemv of the full matrix. With 2 or
-// more vectors the pass is bound by the FMA units (n² FMA lanes per vector: 9.3 ns per 1000
-// entries with the matrix in L2 at n = 512, 10.8 ns from L3 at n = 1024).
+// read. With 2 or more vectors the pass is bound by the FMA units (n² FMA lanes per vector),
+// not by memory (figures: bench/RESULTS.md).
 // Layout: the matrix is padded with zeros to a multiple of W (the SIMD width of T: 16 floats
 // or 8 doubles on AVX-512) and cut into strips of H = 4 rows. Strip s (rows 4s..4s+3, inside
 // block row I = 4s / W) stores the H×W blocks J = I, I+1, …, each row-major. Block I is the
@@ -59,9 +57,8 @@ class PackedSymmetric {
 
   PackedSymmetric(index_t n, const T* A, index_t lda) : PackedSymmetric(n, lda) { pack<false>(A, lda); }
   // Folding the symmetrization into the packing saves eigh a full n×n pass over a transposed
-  // copy when its input is symmetric only to rounding (2.5 ms of a 28 ms top-20 Lanczos run at
-  // n = 1024 on a 2 GHz Zen 1 core); the packing itself then takes 0.5 ms. The scan saves eigh
-  // its own two passes over A (the finiteness and the symmetry check).
+  // copy when its input is symmetric only to rounding. The scan saves eigh its own two passes
+  // over A (the finiteness and the symmetry check).
   PackedSymmetric(index_t n, const T* A, index_t lda, Symmetrize, Scan* scan = nullptr) : PackedSymmetric(n, lda) {
     const Scan sc = pack<true>(A, lda);
     if (scan) *scan = sc;
@@ -97,12 +94,12 @@ class PackedSymmetric {
 
   // W×W tile by W×W tile of the upper triangle; row r of tile (I, J) is row r % H of its strip's
   // block J − I. With Sym the tile is (A_IJ + A_JIᵀ)/2, the mirror tile A_JI read row by row and
-  // transposed in registers. (Walked strip by strip instead, the mirror entries form a column
-  // of A, rows 4 KiB apart at n = 1024 that share a few cache sets: 3 ms at n = 1024.)
-  // Whole tiles move by vector loads and stores: through a scalar buffer, as the edge tiles
-  // still do, packing took 1.2 ms (2.6 ms with Sym) at n = 1024 on a Zen 1 core, against 0.3
-  // (0.5). Edge tiles write their zero padding too, so data_ needs no zero fill (a 2 MiB
-  // memset at n = 1024). With Sym the pass also returns the Scan (vector maxima, reduced once).
+  // transposed in registers. (Walked strip by strip instead, the mirror entries would form a
+  // column of A, rows 4 KiB apart at n = 1024 that share a few cache sets.) Whole tiles move
+  // by vector loads and stores, several times faster than through a scalar buffer, which only
+  // the edge tiles use. Edge tiles write their zero padding too, so data_ needs no zero fill
+  // (a second pass over the storage). With Sym the pass also returns the Scan (vector maxima,
+  // reduced once).
   template <bool Sym>
   Scan pack(const T* A, index_t lda) {
     Scan scan;

@@ -159,17 +159,30 @@ void dc_leaf(index_t n, double* d, const double* e, T* Q, index_t ldq) {
     for (index_t c = 0; c < n; ++c) Q[r * ldq + c] = static_cast<T>(Zt[c * n + r]);
 }
 
+// The merge's deflation: the columns whose coupling weight z is negligible, or whose pole
+// coincides with a neighbour's (rotated together first), become eigenpairs as they are (df);
+// the rest (nd, ascending poles) go to the secular equation. type[i]: 0 = column nonzero only
+// in the top m rows, 2 = only in the bottom rows, 1 = both.
+struct DcDeflation {
+  std::vector<index_t> nd, df;
+  std::vector<int> type;
+  double r = 0;  // the rank-one weight 2|ρ|
+};
+
 template <class T>
-void dc_merge(index_t n, index_t m, double* d, T* Q, index_t ldq, double rho_e, DcWork<T>& ws) {
-  using kernels::Trans;
+DcDeflation dc_deflate(index_t n, index_t m, double* d, T* Q, index_t ldq, double rho_e, DcWork<T>& ws) {
   const double epsT = std::numeric_limits<T>::epsilon();
+  DcDeflation out;
+  auto& nd = out.nd;
+  auto& df = out.df;
+  auto& type = out.type;
   auto& z = ws.z;
   z.assign(static_cast<std::size_t>(n), 0.0);
   const double sg = rho_e >= 0 ? 1.0 : -1.0;
   const double inv_sqrt2 = 0.70710678118654752440;
   for (index_t i = 0; i < m; ++i) z[i] = inv_sqrt2 * static_cast<double>(Q[(m - 1) * ldq + i]);
   for (index_t i = m; i < n; ++i) z[i] = inv_sqrt2 * sg * static_cast<double>(Q[m * ldq + i]);
-  const double r = 2.0 * std::fabs(rho_e);
+  const double r = out.r = 2.0 * std::fabs(rho_e);
 
   std::vector<index_t> perm(static_cast<std::size_t>(n)), first(static_cast<std::size_t>(m)),
       second(static_cast<std::size_t>(n - m));
@@ -185,9 +198,8 @@ void dc_merge(index_t n, index_t m, double* d, T* Q, index_t ldq, double rho_e, 
   const double tol = 8.0 * epsT * std::max(dmax, zmax);
 
   // Column types: 0 = nonzero only in the top m rows, 2 = only in the bottom rows, 1 = both.
-  std::vector<int> type(static_cast<std::size_t>(n));
+  type.resize(static_cast<std::size_t>(n));
   for (index_t i = 0; i < n; ++i) type[i] = i < m ? 0 : 2;
-  std::vector<index_t> nd, df;
   nd.reserve(static_cast<std::size_t>(n));
   if (r * zmax > tol) {
     index_t prev = -1;
@@ -232,9 +244,17 @@ void dc_merge(index_t n, index_t m, double* d, T* Q, index_t ldq, double rho_e, 
   } else {
     df = perm;
   }
-  const index_t k = static_cast<index_t>(nd.size());
+  return out;
+}
 
-  // Secular equation and Gu–Eisenstat vectors for the k non-deflated poles.
+// Secular equation and Gu–Eisenstat vectors for the k non-deflated poles: roots ws.lam,
+// differences ws.delta, and the recomputed weights ws.what.
+template <class T>
+void dc_secular(const double* d, const DcDeflation& dd, DcWork<T>& ws) {
+  const auto& nd = dd.nd;
+  const auto& z = ws.z;
+  const double r = dd.r;
+  const index_t k = static_cast<index_t>(nd.size());
   auto& dl = ws.dl;
   auto& w2 = ws.w2;
   auto& lam = ws.lam;
@@ -260,6 +280,18 @@ void dc_merge(index_t n, index_t m, double* d, T* Q, index_t ldq, double rho_e, 
   }
   for (index_t i = 0; i < k; ++i) what[i] = std::copysign(std::sqrt(std::max(0.0, -what[i])), z[nd[i]]);
 
+}
+
+// The merged eigenvectors of the non-deflated roots: ws.g (n × k) = Q's non-deflated columns ×
+// the secular vectors, one GEMM per half that skips the zero block.
+template <class T>
+void dc_vectors(index_t n, index_t m, const T* Q, index_t ldq, const DcDeflation& dd, DcWork<T>& ws) {
+  using kernels::Trans;
+  const auto& nd = dd.nd;
+  const auto& type = dd.type;
+  const auto& what = ws.what;
+  const auto& delta = ws.delta;
+  const index_t k = static_cast<index_t>(nd.size());
   // Group the non-deflated columns by type so each half's GEMM skips the zero block.
   std::vector<index_t> ord;
   ord.reserve(static_cast<std::size_t>(k));
@@ -306,6 +338,16 @@ void dc_merge(index_t n, index_t m, double* d, T* Q, index_t ldq, double rho_e, 
     else std::fill_n(g.data() + m * k, (n - m) * k, T(0));
   }
 
+}
+
+// All eigenvalues ascending into d, and Q's columns to match (roots from ws.g, deflated
+// columns as they are).
+template <class T>
+void dc_reorder(index_t n, double* d, T* Q, index_t ldq, const DcDeflation& dd, DcWork<T>& ws) {
+  const auto& df = dd.df;
+  const auto& lam = ws.lam;
+  const auto& g = ws.g;
+  const index_t k = static_cast<index_t>(dd.nd.size());
   // Final order: all eigenvalues ascending; src >= 0 is a root index, src < 0 a deflated column.
   std::vector<std::pair<double, index_t>> all;
   all.reserve(static_cast<std::size_t>(n));
@@ -324,6 +366,15 @@ void dc_merge(index_t n, index_t m, double* d, T* Q, index_t ldq, double rho_e, 
     std::copy_n(row.data(), n, q);
   }
   for (index_t p = 0; p < n; ++p) d[p] = all[p].first;
+}
+
+// One merge of divide and conquer: deflation, the secular equation, the new vectors, order.
+template <class T>
+void dc_merge(index_t n, index_t m, double* d, T* Q, index_t ldq, double rho_e, DcWork<T>& ws) {
+  const DcDeflation dd = dc_deflate(n, m, d, Q, ldq, rho_e, ws);
+  dc_secular(d, dd, ws);
+  dc_vectors(n, m, Q, ldq, dd, ws);
+  dc_reorder(n, d, Q, ldq, dd, ws);
 }
 
 template <class T>

@@ -58,7 +58,8 @@ index_t tridiag_ql(index_t n, double* d, double* e, T* Zt, index_t ldz, index_t 
                     " of a ", n, "x", n, " tridiagonal matrix after ", max_iter_per_value, " sweeps");
         ++sweeps;
         double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
-        // sqrt instead of hypot (3x faster); the caller scales the matrix to unit norm, and a
+        // sqrt instead of hypot (hypot's overflow care is slow and not needed here): the caller
+        // scales the matrix to unit norm, and a
         // huge g only happens when e[l] is negligible, where r = |g| is exact enough.
         double r = std::fabs(g) < 1e100 ? std::sqrt(g * g + 1.0) : std::fabs(g);
         g = d[m] - d[l] + e[l] / (g + std::copysign(r, g));

@@ -11,7 +11,7 @@
 // - state_dict(): the tensors needed to continue a run bit-identically, named
 //   "<buffer>.<param index>" plus "step" (a one-element tensor). Learning rate and step count
 //   are also exposed exactly as hyper_state() strings ("lr", "step") because a float tensor
-//   cannot hold every double or every int64; checkpoints store both (io/checkpoint.hpp).
+//   cannot hold every double or every int64; checkpoints store both (train/checkpoint.hpp).
 //   load_state_dict() checks names and shapes against this optimizer's parameters and throws
 //   bilin::Error naming the offending entry.
 // - Updates are element-wise and split across OpenMP threads by element ranges, so results do

@@ -1,4 +1,7 @@
-// bilin/io/checkpoint.hpp — model (+ optimizer) checkpoints as safetensors files.
+// bilin/train/checkpoint.hpp — model (+ optimizer) checkpoints as safetensors files.
+//
+// A checkpoint of a model and its optimizer is the trainer's business, so it lives in train/ (io/
+// below it knows only tensors and files).
 //
 // Contract:
 // - save_checkpoint(path, model, opt, metadata) writes one safetensors file atomically
@@ -15,20 +18,23 @@
 //   failure — unreadable, truncated or corrupted file, missing or mis-shaped tensor, wrong
 //   optimizer — throws bilin::Error("load_checkpoint", "<path>: ...") saying what was wrong.
 //   Files written by other tools (no "format" entry) load as long as the names match.
-// - read_checkpoint_metadata(path) reads only the header (cheap for large files).
+// - read_checkpoint_metadata(path) (io/safetensors.hpp) reads only the header.
 #pragma once
 #include <cstdint>
-#include <fstream>
 #include <map>
 #include <set>
 #include <string>
 
+#include "../io/json.hpp"
+#include "../io/safetensors.hpp"
 #include "../nn/module.hpp"
 #include "../optim/optimizer.hpp"
-#include "json.hpp"
-#include "safetensors.hpp"
 
-namespace bilin::io {
+namespace bilin::train {
+
+using io::AnyTensor;
+using io::TensorMap;
+using io::read_checkpoint_metadata;
 
 inline constexpr const char* kCheckpointFormat = "bilin-checkpoint-v1";
 
@@ -49,41 +55,7 @@ void save_checkpoint(const std::string& path, const nn::Module<T>& model, const 
     meta["optim.kind"] = opt->kind();
     for (const auto& [k, v] : opt->hyper_state()) meta["optim." + k] = v;
   }
-  save_safetensors(path, tensors, meta);
-}
-
-inline std::map<std::string, std::string> read_checkpoint_metadata(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  BILIN_CHECK(in.good(), "read_checkpoint_metadata", path, ": cannot open file");
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::uint64_t>(in.tellg());
-  in.seekg(0);
-  unsigned char len[8] = {};
-  BILIN_CHECK(size >= 8 && in.read(reinterpret_cast<char*>(len), 8), "read_checkpoint_metadata", path,
-              ": file of ", size, " bytes is too short for a safetensors header (8-byte length at offset 0)");
-  std::uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = n << 8 | len[i];
-  BILIN_CHECK(n <= size - 8, "read_checkpoint_metadata", path, ": header length ", n, " (offset 0) exceeds the ",
-              size - 8, " bytes after it");
-  std::string header(static_cast<std::size_t>(n), '\0');
-  BILIN_CHECK(static_cast<bool>(in.read(header.data(), static_cast<std::streamsize>(n))), "read_checkpoint_metadata",
-              path, ": could not read the ", n, "-byte header at offset 8");
-  json::Value h;
-  try {
-    h = json::parse(header);
-  } catch (const json::ParseError& e) {
-    throw Error("read_checkpoint_metadata", msg(path, ": header JSON is invalid at file byte ", 8 + e.offset(), ": ",
-                                                e.reason()));
-  }
-  std::map<std::string, std::string> out;
-  if (const json::Value* m = h.is_object() ? h.find("__metadata__") : nullptr) {
-    BILIN_CHECK(m->is_object(), "read_checkpoint_metadata", path, ": __metadata__ is not an object");
-    for (const auto& [k, v] : m->as_object()) {
-      BILIN_CHECK(v.is_string(), "read_checkpoint_metadata", path, ": metadata '", k, "' is not a string");
-      out[k] = v.as_string();
-    }
-  }
-  return out;
+  io::save_safetensors(path, tensors, meta);
 }
 
 template <class T>
@@ -91,7 +63,7 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, nn::
                                                    optim::Optimizer<T>* opt = nullptr, bool strict = true) {
   TensorMap file;
   try {
-    file = load_safetensors(path);
+    file = io::load_safetensors(path);
   } catch (const Error& e) {
     throw Error("load_checkpoint", msg(path, ": ", e.what()));
   }
@@ -149,4 +121,11 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, nn::
   return meta;
 }
 
+}  // namespace bilin::train
+
+// The names these functions had while they lived in io/checkpoint.hpp, for code written then.
+namespace bilin::io {
+using train::kCheckpointFormat;
+using train::load_checkpoint;
+using train::save_checkpoint;
 }  // namespace bilin::io
