@@ -2,7 +2,7 @@
 // show which eigenvector features decided it.
 //
 //   explain --ckpt PATH --image FILE [--out DIR] [--center com|box|none] [--invert auto|yes|no]
-//           [--top N]
+//           [--top N] [--json FILE]
 //
 // FILE: PNG, JPEG, BMP, GIF or PNM, any size, dark ink on light paper or light on dark. It is
 // turned into a 28×28 MNIST-style input: grayscale, ink made white on black (inverted when the
@@ -12,7 +12,8 @@
 // stdout: the prediction, the top classes with their logits and strongest eigenvector
 // contributions, then one JSON line. DIR gets explanation.png (row 1: the input; then one row per
 // top class: its 3 strongest positive and 2 strongest negative contributing eigenvectors) and
-// explanation.html with captions.
+// explanation.html with captions. --json FILE also writes every class's logit and all its
+// components' contributions (interp/explain.hpp, explanation_json) to FILE.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include "bilin/interp/explain.hpp"
 #include "bilin/interp/figures.hpp"
 #include "bilin/interp/quadratic_classifier.hpp"
+#include "bilin/io/atomic_file.hpp"
 #include "bilin/io/html_report.hpp"
 #include "bilin/io/image.hpp"
 #include "bilin/io/json.hpp"
@@ -40,7 +42,7 @@ namespace {
 [[noreturn]] void usage(const std::string& err) {
   std::cerr << "explain: " << err << "\n"
             << "usage: explain --ckpt PATH --image FILE [--out DIR] [--center com|box|none] [--invert auto|yes|no]"
-               " [--top N]\n";
+               " [--top N] [--json FILE]\n";
   std::exit(2);
 }
 
@@ -76,7 +78,7 @@ std::vector<float> to_mnist(const io::Image& img, const std::string& center, con
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string ckpt, image, out = "explain_out", center = "com", invert = "auto";
+  std::string ckpt, image, out = "explain_out", center = "com", invert = "auto", json_out;
   index_t top = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
@@ -86,6 +88,7 @@ int main(int argc, char** argv) {
     if (k == "--ckpt") ckpt = v;
     else if (k == "--image") image = v;
     else if (k == "--out") out = v;
+    else if (k == "--json") json_out = v;
     else if (k == "--center") {
       if (v != "com" && v != "box" && v != "none") usage("--center takes com, box or none");
       center = v;
@@ -116,6 +119,8 @@ int main(int argc, char** argv) {
     const auto comps = decompose_classes(model);
     const Explanation e = explain(comps, x, top);
     const TensorF logits = model.logits(x.reshape({1, 784}));
+    if (!json_out.empty())
+      io::write_file_atomic(json_out, explanation_json(explain(comps, x, model.num_classes()), names).dump() + "\n");
     // Softmax for the printout.
     std::vector<double> prob(e.logits.size());
     double mx = -1e300, s = 0;
