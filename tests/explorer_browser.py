@@ -20,6 +20,8 @@ from a file:// URL in Debian's chromium through chromedriver (Selenium), offline
   - every control has an accessible name and is reachable with Tab; at 400 px width the page
     does not scroll sideways;
   - with a Fashion-MNIST dataset the page shows its class names.
+With BILIN_EXPLORER_CKPT=PATH the checks run on that checkpoint instead of a freshly trained
+one (e.g. the quick start's paper model, whose page stores quantized weights).
 Screenshots go to WORK_DIR: explorer_drawn.png, explorer_loaded.png, explorer_pushed.png,
 explorer_400px.png. Exit 0 = passed, 1 = failed, 77 = skipped (no MNIST, chromium, chromedriver
 or selenium).
@@ -126,9 +128,11 @@ def write_png(path, w, h, rows, color_type):  # 8-bit gray (0) or RGB (2), no ga
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 t0 = time.time()
-run([os.path.join(bin_dir, "train_mnist"), "--dataset", mnist, "--out", os.path.join(work, "train"), "--hidden", "64",
-     "--max-steps", "200", "--batch", "256", "--no-final-train-eval"], "train")
-ckpt = os.path.join(work, "train", "model.safetensors")
+ckpt = os.environ.get("BILIN_EXPLORER_CKPT")
+if not ckpt:
+    run([os.path.join(bin_dir, "train_mnist"), "--dataset", mnist, "--out", os.path.join(work, "train"), "--hidden", "64",
+         "--max-steps", "200", "--batch", "256", "--no-final-train-eval"], "train")
+    ckpt = os.path.join(work, "train", "model.safetensors")
 summary = run([os.path.join(bin_dir, "analyze_mnist"), "--ckpt", ckpt, "--dataset", mnist, "--out",
                os.path.join(work, "analysis"), "--explorer", "--adv-samples", "100", "--examples", "1"], "analyze")
 page = summary.get("explorer")
@@ -216,7 +220,7 @@ try:
             "all stored contributions within %.2g, sums within %.2g" % (tag, err, aerr, len(shown), cerr, berr, serr))
         return L, px
 
-    # ---- 3. draw a 7 with the mouse, then a cross bar with a finger
+    # ---- 3. draw a 7: the bar with the mouse, the stem with a finger
     drv.find_element(By.ID, "clear").click()
     canvas = drv.find_element(By.ID, "draw")
     size = canvas.size["width"]
@@ -235,8 +239,8 @@ try:
         ab.pointer_action.pointer_up()
         ab.perform()
 
-    stroke([(8, 7), (20, 7), (17, 13), (12, 22)], interaction.POINTER_MOUSE)
-    stroke([(12, 14), (20, 14)], interaction.POINTER_TOUCH)
+    stroke([(8, 7), (20, 7), (17, 13)], interaction.POINTER_MOUSE)
+    stroke([(17, 13), (12, 22)], interaction.POINTER_TOUCH)
     times = sorted(drv.execute_script("return window.bilinTimings"))
     check(len(times) >= 20, "only %d stroke events reached the page" % len(times))
     p50, p90 = times[len(times) // 2], times[int(0.9 * (len(times) - 1))]
@@ -335,7 +339,7 @@ try:
         reached.append(drv.execute_script("return document.activeElement.id"))
     for want in ("draw", "clear", "center", "sample", "file", "eps", "k"):
         check(want in reached, "Tab never reaches #%s (reached %s)" % (want, reached))
-    drv.set_window_size(400, 1500)
+    drv.set_window_size(400, 2600)  # tall enough to show the component lists too
     time.sleep(0.3)
     sw, iw = drv.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     check(sw <= iw, "at 400 px the page is %d px wide (viewport %d)" % (sw, iw))

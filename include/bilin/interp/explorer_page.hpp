@@ -13,7 +13,9 @@
 //   whose levels are 8-bit, like a picture file, so a drawing saved as PNG is the same input.
 //   #sample loads an embedded test image; #file loads a PNG/JPEG preprocessed as io::mnist_style
 //   does (explain's default: grayscale, ink made white, background removed, cropped, fitted into
-//   20×20, centre of mass at (14, 14)); #center applies that preprocessing to the drawing.
+//   20×20, centre of mass at (14, 14)); #center applies that preprocessing to the drawing. A PNG
+//   decodes to the same bytes as in explain; a JPEG may differ slightly (each program's own
+//   decoder rounds its inverse DCT differently).
 // - #logit-c shows logit c (5 decimals); #pred the prediction; for the 3 highest classes, the
 //   stored components sorted by contribution (#contrib-c-i, with data-class, data-component) and
 //   #rest-c, the sum of the components not stored (logit − Σ stored), so each list sums exactly
