@@ -57,7 +57,7 @@ button{padding:.3em .7em;border:1px solid #bbb;border-radius:6px;background:#fff
 button:focus-visible,select:focus-visible,input:focus-visible,canvas:focus-visible{outline:3px solid #1f5fa8;outline-offset:2px}
 label{font-size:.9em}
 input[type=range]{width:100%}
-#status{min-height:1.3em;color:#a33;font-size:.9em}
+#status{min-height:1.3em;color:#444;font-size:.9em}
 table.logits{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:.9em}
 table.logits td,table.logits th{padding:.15em .35em;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
 table.logits td.name,table.logits th.name{text-align:left;white-space:normal}
