@@ -9,6 +9,7 @@
 // eigenvector-vs-random-vs-FGSM adversarial sweep, and writes DIR/report.html (self-contained:
 // every picture inlined) plus the pictures as separate files. The last stdout line is one JSON
 // object with the numbers (exactness_max_abs_err, truncation_acc, adversarial, seconds, report).
+// --explorer also writes DIR/explorer.html, the interactive page of interp/explorer.hpp.
 #include <omp.h>
 
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include "bilin/interp/adversarial.hpp"
 #include "bilin/interp/decompose.hpp"
 #include "bilin/interp/explain.hpp"
+#include "bilin/interp/explorer.hpp"
 #include "bilin/interp/figures.hpp"
 #include "bilin/interp/quadratic_classifier.hpp"
 #include "bilin/interp/spectral.hpp"
@@ -48,6 +50,7 @@ struct Args {
   index_t adv_samples = 1000, examples = 4;
   std::vector<double> norms = {0.5, 1, 1.5, 2, 3, 4, 5, 6};
   int threads = 0;
+  bool explorer = false;  // also write DIR/explorer.html (interp/explorer.hpp)
 };
 
 // Returns false after --help.
@@ -60,7 +63,8 @@ bool parse(int argc, char** argv, Args& a) {
       .value("adv-samples", "1000", "correctly classified test images in the adversarial sweep", "N")
       .value("norms", "0.5,1,1.5,2,3,4,5,6", "perturbation L2 norms of the adversarial sweep", "X,Y,...")
       .value("examples", "4", "test images explained in the report", "N")
-      .value("threads", "0", "OpenMP threads (0: OpenMP's default)", "N");
+      .value("threads", "0", "OpenMP threads (0: OpenMP's default)", "N")
+      .toggle("explorer", "also write explorer.html: draw a digit in the browser and see the eigencomponents decide");
   if (!f.parse(argc, argv)) return false;
   a.ckpt = f.str("ckpt");
   a.out = f.str("out");
@@ -70,6 +74,7 @@ bool parse(int argc, char** argv, Args& a) {
   a.examples = f.integer("examples");
   a.threads = static_cast<int>(f.integer("threads"));
   a.norms = f.reals("norms");
+  a.explorer = f.on("explorer");
   BILIN_CHECK(!a.ckpt.empty(), "analyze_mnist", "--ckpt is required");
   BILIN_CHECK(a.adv_samples >= 1 && a.examples >= 0, "analyze_mnist", "--adv-samples must be >= 1 and --examples >= 0");
   return true;
@@ -85,6 +90,7 @@ struct Inputs {
   std::vector<std::int64_t> labels;
   std::vector<std::string> names;
   index_t N = 0, D = 784, C = 0;
+  ExplorerOptions explorer;  // with --explorer: the page's samples and exactness-check images
 };
 
 // Results of the analysis steps, in the order main runs them.
@@ -124,6 +130,7 @@ Inputs load_inputs(const Args& args) {
   in.labels.resize(static_cast<std::size_t>(in.N));
   for (index_t i = 0; i < in.N; ++i) in.labels[i] = test.labels.data()[i];
   in.names = dataset_class_names(in.dataset);
+  if (args.explorer) in.explorer = explorer_options(test.images.data(), in.labels, in.N, in.names, norm, args.ckpt);
   std::cerr << "analyze_mnist: " << args.ckpt << " (hidden " << in.model.hidden_dim() << ", form size "
             << in.model.form_dim() << (in.model.residual ? ", residual" : "") << "), " << in.N << " test images from "
             << in.dir << "\n";
@@ -413,7 +420,16 @@ std::string write_report(const Args& args, const Inputs& in, const Analysis& a, 
 }
 
 // Progress on stderr and the one JSON line on stdout.
-void print_summary(const Args& args, const Inputs& in, const Analysis& a, double seconds, const std::string& report) {
+// DIR/explorer.html; returns its path.
+std::string write_explorer_page(const Args& args, const Inputs& in, const Analysis& a) {
+  const ExplorerResult er = write_explorer(args.out + "/explorer.html", in.model, a.comps, in.explorer);
+  std::cerr << "explorer " << er.path << ": " << er.bytes << " bytes, " << er.bits << "-bit weights, logits within "
+            << er.max_abs_err << " of the model on " << er.checked << " test images\n";
+  return er.path;
+}
+
+void print_summary(const Args& args, const Inputs& in, const Analysis& a, double seconds, const std::string& report,
+                   const std::string& explorer) {
   std::cerr << "decomposition " << fmt_num(a.dec_seconds, 3) << " s, exactness max abs err " << a.ex.max_abs_err
             << ", test acc " << a.test_acc << "\n";
   for (const auto& p : a.curve)
@@ -439,6 +455,7 @@ void print_summary(const Args& args, const Inputs& in, const Analysis& a, double
   j["top10_mass_mean"] = a.mass_mean;
   j["seconds"] = seconds;
   j["report"] = report;
+  if (!explorer.empty()) j["explorer"] = explorer;
   std::cout << j.dump() << std::endl;
 }
 
@@ -457,7 +474,8 @@ int main(int argc, char** argv) {
     summarize_spectra(in, a);
     sweep_adversarial(in, args, a);
     const std::string report = write_report(args, in, a, t_start);
-    print_summary(args, in, a, since(t_start), report);
+    const std::string explorer = args.explorer ? write_explorer_page(args, in, a) : "";
+    print_summary(args, in, a, since(t_start), report, explorer);
   } catch (const std::exception& e) {
     std::cerr << "analyze_mnist: " << e.what() << "\n";
     return 1;

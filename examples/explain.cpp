@@ -2,7 +2,7 @@
 // show which eigenvector features decided it.
 //
 //   explain --ckpt PATH --image FILE [--out DIR] [--center com|box|none] [--invert auto|yes|no]
-//           [--top N]                                               (--help explains each)
+//           [--top N] [--json FILE]                                 (--help explains each)
 //
 // FILE: PNG, JPEG, BMP, GIF or PNM, any size, dark ink on light paper or light on dark. It is
 // turned into a 28×28 MNIST-style input: grayscale, ink made white on black (inverted when the
@@ -12,7 +12,8 @@
 // stdout: the prediction, the top classes with their logits and strongest eigenvector
 // contributions, then one JSON line. DIR gets explanation.png (row 1: the input; then one row per
 // top class: its 3 strongest positive and 2 strongest negative contributing eigenvectors) and
-// explanation.html with captions.
+// explanation.html with captions. --json FILE also writes every class's logit and all its
+// components' contributions (interp/explain.hpp, explanation_json) to FILE.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include "bilin/interp/explain.hpp"
 #include "bilin/interp/figures.hpp"
 #include "bilin/interp/quadratic_classifier.hpp"
+#include "bilin/io/atomic_file.hpp"
 #include "bilin/io/flags.hpp"
 #include "bilin/io/html_report.hpp"
 #include "bilin/io/image.hpp"
@@ -63,7 +65,7 @@ std::vector<float> to_mnist(const io::Image& img, const std::string& center, con
 
 
 struct Options {
-  std::string ckpt, image, out, center, invert;
+  std::string ckpt, image, out, center, invert, json;
   index_t top = 3;
 };
 
@@ -75,12 +77,14 @@ bool parse(int argc, char** argv, Options& o) {
       .value("out", "explain_out", "output folder: explanation.png and explanation.html", "DIR")
       .value("center", "com", "com (centre of mass, MNIST's convention) | box | none (already framed)", "MODE")
       .value("invert", "auto", "auto (by the border) | yes | no", "MODE")
-      .value("top", "3", "classes to explain, 1..10", "N");
+      .value("top", "3", "classes to explain, 1..10", "N")
+      .value("json", "", "also write every class's logit and all its component contributions as JSON", "FILE");
   if (!f.parse(argc, argv)) return false;
   o.ckpt = f.str("ckpt"), o.image = f.str("image"), o.out = f.str("out");
   o.center = f.choice("center", {"com", "box", "none"});
   o.invert = f.choice("invert", {"auto", "yes", "no"});
   o.top = f.integer("top");
+  o.json = f.str("json");
   BILIN_CHECK(o.top >= 1 && o.top <= 10, "explain", "--top must be 1..10, got ", o.top);
   BILIN_CHECK(!o.ckpt.empty() && !o.image.empty(), "explain", "--ckpt and --image are required");
   return true;
@@ -111,6 +115,8 @@ Classified classify(const Options& o, const std::vector<float>& px) {
 
   k.comps = decompose_classes(model);
   k.e = explain(k.comps, x, o.top);
+  if (!o.json.empty())
+    io::write_file_atomic(o.json, explanation_json(explain(k.comps, x, model.num_classes()), k.names).dump() + "\n");
   const TensorF logits = model.logits(x.reshape({1, 784}));
   for (index_t c = 0; c < logits.numel(); ++c) k.logits_model.push_back(static_cast<double>(logits.data()[c]));
   const Explanation& e = k.e;

@@ -11,6 +11,9 @@
 //   with the highest logits (top_classes of them, highest first) and, for each, all components
 //   sorted by contribution (most positive first). ClassExplanation::top_positive(k) /
 //   top_negative(k) give the strongest pushes up / down.
+// - explanation_json(e, names) → {"logits": [C], "prediction", "classes": [{"class", "name",
+//   "logit", "components": [{"component", "eigenvalue", "projection", "contribution"}, …]}]}
+//   with every number at full double precision (what `explain --json` writes).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../io/json.hpp"
 #include "decompose.hpp"
 
 namespace bilin::interp {
@@ -101,6 +105,31 @@ Explanation explain(const std::vector<Eigencomponents<T>>& comps, const Tensor<T
   const index_t k = std::min<index_t>(std::max<index_t>(top_classes, 1), static_cast<index_t>(all.size()));
   for (index_t i = 0; i < k; ++i) e.classes.push_back(std::move(all[order[i]]));
   return e;
+}
+
+inline json::Value explanation_json(const Explanation& e, const std::vector<std::string>& names) {
+  const auto name = [&](index_t c) { return c >= 0 && c < static_cast<index_t>(names.size()) ? names[c] : std::to_string(c); };
+  json::Value j = json::Value::object();
+  j["logits"] = json::Value::array_of(e.logits);
+  j["prediction"] = e.prediction();
+  json::Value classes = json::Value::array();
+  for (const ClassExplanation& ce : e.classes) {
+    json::Value cj = json::Value::object();
+    cj["class"] = ce.cls;
+    cj["name"] = name(ce.cls);
+    cj["logit"] = ce.logit;
+    json::Value comps = json::Value::array();
+    for (const Contribution& c : ce.components) {
+      json::Value x = json::Value::object();
+      x["component"] = c.component, x["eigenvalue"] = c.eigenvalue, x["projection"] = c.projection;
+      x["contribution"] = c.contribution;
+      comps.push_back(x);
+    }
+    cj["components"] = comps;
+    classes.push_back(cj);
+  }
+  j["classes"] = classes;
+  return j;
 }
 
 }  // namespace bilin::interp
