@@ -2,7 +2,8 @@
 //
 // Contract: includes interp/ (the bilinear tensor, interaction matrices Q(u) and their
 // per-output eigendecomposition, truncation curves, weight-only adversarial directions, the
-// quadratic classifier read from a checkpoint, explanations of single inputs, the toy tasks,
+// quadratic classifier read from a checkpoint, explanations of single inputs, the in-browser
+// explorer page, the toy tasks,
 // figures and report sections). Pulls in bilin/core.hpp's modules, bilin/linalg.hpp's
 // eigensolvers and the io/ pieces the figures need, stb's PNG encoder included.
 #pragma once
@@ -11,6 +12,7 @@
 #include "interp/bilinear_tensor.hpp"
 #include "interp/decompose.hpp"
 #include "interp/explain.hpp"
+#include "interp/explorer.hpp"
 #include "interp/figures.hpp"
 #include "interp/quadratic_classifier.hpp"
 #include "interp/spectral.hpp"
