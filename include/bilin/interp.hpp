@@ -3,9 +3,9 @@
 // Contract: includes interp/ (the bilinear tensor, interaction matrices Q(u) and their
 // per-output eigendecomposition, truncation curves, weight-only adversarial directions, the
 // quadratic classifier read from a checkpoint, explanations of single inputs, the in-browser
-// explorer page, the toy tasks,
-// figures and report sections). Pulls in bilin/core.hpp's modules, bilin/linalg.hpp's
-// eigensolvers and the io/ pieces the figures need, stb's PNG encoder included.
+// explorer page, the toy tasks, figures and report sections). Pulls in bilin/core.hpp's
+// modules, bilin/linalg.hpp's eigensolvers and the io/ pieces the figures need, stb's PNG
+// encoder included.
 #pragma once
 
 #include "interp/adversarial.hpp"
