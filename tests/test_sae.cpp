@@ -71,6 +71,19 @@ TEST_CASE("topk_rows equals a partial sort, ties to the lower index", "[sae][ker
       CHECK(i1 == i2);
     }
   }
+  // NaN rows: distinct, in-range indices (the selection itself is unspecified)
+  TensorF x = TensorF::randn({2, 200}, gen);
+  x.data()[3] = std::nanf("");
+  x.data()[200 + 150] = std::nanf("");
+  std::vector<float> v(2 * 20);
+  std::vector<std::int64_t> ix(2 * 20);
+  kernels::topk_rows(x.data(), 2, 200, 200, 20, v.data(), ix.data());
+  for (int r = 0; r < 2; ++r) {
+    std::set<std::int64_t> seen(ix.begin() + r * 20, ix.begin() + (r + 1) * 20);
+    CHECK(seen.size() == 20);
+    CHECK(*seen.begin() >= 0);
+    CHECK(*seen.rbegin() < 200);
+  }
 }
 
 TEST_CASE("gradcheck: SAE loss w.r.t. W_enc, W_dec, b_dec with the TopK support fixed", "[sae][gradcheck]") {

@@ -5,11 +5,11 @@
 // loops touch only the k rows of W a code names, so they cost B·k·d instead of B·n·d:
 // - combine(v, idx, W, bias) → out [B, d]:   out[b] = bias + Σ_s v[b,s] · W[idx[b,s]]
 // - dot(a, idx, W) → out [B, k]:             out[b,s] = a[b] · W[idx[b,s]]
-// - scatter(groups, coef, a) → G [n, d]:     G[j] = Σ_{(b,s): idx[b,s] = j} coef[b,s] · a[b]
-//   (G is overwritten; latents nobody chose get zero rows)
-// LatentGroups (group_by_latent) lists the (b, s) slots of each latent in increasing order
-// (a counting sort), so scatter sums in a fixed order: results do not depend on the thread
-// count. Rows (combine, dot) and latents (scatter) run on OpenMP threads unless called from a
+// - scatter(coef, idx, a) → G [n, d]:        G[j] = Σ_{(b,s): idx[b,s] = j} coef[b,s] · a[b]
+//   (G is overwritten; latents nobody chose get zero rows). The indices of one row must be
+//   distinct (TopK's are); each latent's sum then runs over rows in increasing order, so the
+//   result does not depend on the thread count.
+// Rows (combine, dot) and latent ranges (scatter) run on OpenMP threads unless called from a
 // parallel region. Index ranges are the caller's contract (ops/ checks them).
 #pragma once
 #include <omp.h>
@@ -21,22 +21,6 @@
 #include "elementwise.hpp"
 
 namespace bilin::kernels {
-
-struct LatentGroups {
-  std::vector<index_t> start;  // [n + 1]: slots of latent j are entry[start[j] .. start[j+1])
-  std::vector<index_t> entry;  // flat slot b·k + s
-};
-
-inline LatentGroups group_by_latent(const std::int64_t* idx, index_t count, index_t n) {
-  LatentGroups g;
-  g.start.assign(static_cast<std::size_t>(n + 1), 0);
-  for (index_t e = 0; e < count; ++e) ++g.start[static_cast<std::size_t>(idx[e] + 1)];
-  for (index_t j = 0; j < n; ++j) g.start[static_cast<std::size_t>(j + 1)] += g.start[static_cast<std::size_t>(j)];
-  g.entry.resize(static_cast<std::size_t>(count));
-  std::vector<index_t> fill(g.start.begin(), g.start.end() - 1);
-  for (index_t e = 0; e < count; ++e) g.entry[static_cast<std::size_t>(fill[static_cast<std::size_t>(idx[e])]++)] = e;
-  return g;
-}
 
 namespace sparse_detail {
 template <class T>
@@ -83,16 +67,21 @@ void sparse_dot(const T* a, const std::int64_t* idx, index_t rows, index_t k, co
 }
 
 template <class T>
-void sparse_scatter(const LatentGroups& g, const T* coef, const T* a, index_t k, index_t d, T* G) {
-  const index_t n = static_cast<index_t>(g.start.size()) - 1;
-#pragma omp parallel for schedule(static) if (sparse_detail::run_parallel(static_cast<index_t>(g.entry.size()) * d))
-  for (index_t j = 0; j < n; ++j) {
-    T* o = G + j * d;
-    for (index_t i = 0; i < d; ++i) o[i] = T(0);
-    for (index_t e = g.start[static_cast<std::size_t>(j)]; e < g.start[static_cast<std::size_t>(j + 1)]; ++e) {
-      const index_t slot = g.entry[static_cast<std::size_t>(e)];
-      sparse_detail::axpy(coef[slot], a + (slot / k) * d, o, d);
-    }
+void sparse_scatter(const T* coef, const std::int64_t* idx, index_t rows, index_t k, const T* a, index_t d, index_t n,
+                    T* G) {
+  // Each thread owns a range of latents and walks all rows in order: a row of `a` is read once
+  // per thread and reused for all its k slots, and every latent's sum runs over rows in the same
+  // order whatever the thread count (a latent appears at most once per row).
+#pragma omp parallel if (sparse_detail::run_parallel(rows * k * d))
+  {
+    const index_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const index_t lo = n * t / nt, hi = n * (t + 1) / nt;
+    for (index_t i = lo * d; i < hi * d; ++i) G[i] = T(0);
+    for (index_t b = 0; b < rows; ++b)
+      for (index_t s = 0; s < k; ++s) {
+        const index_t j = idx[b * k + s];
+        if (j >= lo && j < hi) sparse_detail::axpy(coef[b * k + s], a + b * d, G + j * d, d);
+      }
   }
 }
 

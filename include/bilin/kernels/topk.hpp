@@ -3,14 +3,14 @@
 // Contract: topk_rows(x, rows, n, ld, k, vals, idx) reads row r at x + r·ld (n entries) and
 // writes its k largest entries to vals[r·k ..] and their column indices to idx[r·k ..], sorted
 // by value, largest first; equal values keep the lower index first (so the choice among ties
-// is the first-seen one, deterministic). 1 ≤ k ≤ n is the caller's job (ops/ checks it). NaN
-// never enters the selection (comparisons with NaN are false), so callers that care check
-// finiteness first. Rows run on OpenMP threads unless called from a parallel region; every
+// is the first-seen one, deterministic). 1 ≤ k ≤ n is the caller's job (ops/ checks it). A row
+// holding NaN still gets k distinct in-range indices, but which ones is unspecified: callers
+// that care check finiteness first. Rows run on OpenMP threads unless called from a parallel region; every
 // row's result is independent of the thread count.
-// Why a threshold scan instead of a partial sort: after the first k entries seed a min-heap,
-// an entry only matters when it beats the heap's minimum, and for k ≪ n that is rare. One
-// SIMD compare of a whole vector against the threshold rejects most of the row at once, so a
-// row costs about one pass of loads plus a few heap updates.
+// Why not a partial sort: a cheap lower bound on the k-th largest entry (from maxima of
+// groups of the row, see topk_row) rejects all but a few times k entries in one vectorizable
+// pass, and only those are ranked. Rows too short for the bound, or holding NaN, take a
+// min-heap scan instead; both give the same answer.
 // topk_rows_reference is the plain partial sort kept as the test oracle.
 #pragma once
 #include <omp.h>
@@ -20,7 +20,6 @@
 #include <numeric>
 #include <vector>
 
-#include "../core/simd.hpp"
 #include "elementwise.hpp"
 
 namespace bilin::kernels {
@@ -65,32 +64,74 @@ void sort_desc(T* v, std::int64_t* i, index_t k) {
   }
 }
 
+// The heap scan over the whole row: the fallback when the bound below cannot be used
+// (rows shorter than the group count, or NaN in the row).
 template <class T>
-void topk_row(const T* x, index_t n, index_t k, T* vals, std::int64_t* idx) {
+void topk_row_heap(const T* x, index_t n, index_t k, T* vals, std::int64_t* idx) {
   Heap<T> h{vals, idx, k};
   for (index_t j = 0; j < k; ++j) vals[j] = x[j], idx[j] = j;
   for (index_t p = k / 2; p-- > 0;) h.sift_down(p);
-  index_t j = k;
-  auto consider = [&](index_t c) {
-    if (x[c] > vals[0]) h.replace_min(x[c], c);
-  };
-  if constexpr (simd_ok<T>) {
-    using B = xsimd::batch<T>;
-    constexpr index_t W = static_cast<index_t>(B::size);
-    for (; j < n && j % W; ++j) consider(j);
-    for (; j + W <= n; j += W)
-      if (xsimd::any(B::load_unaligned(x + j) > B(vals[0])))
-        for (index_t c = j; c < j + W; ++c) consider(c);
-  }
-  for (; j < n; ++j) consider(j);
+  for (index_t j = k; j < n; ++j)
+    if (x[j] > vals[0]) h.replace_min(x[j], j);
   sort_desc(vals, idx, k);
+}
+
+// Scratch of one thread: group maxima and candidates.
+template <class T>
+struct Scratch {
+  std::vector<T> group_max, cand_v;
+  std::vector<std::int64_t> cand_i;
+};
+
+// A lower bound first: split the row into G ≥ k disjoint groups (entry j in group j mod G) and
+// take the k-th largest group maximum t. The k groups whose maxima are ≥ t each hold an entry
+// ≥ t, so the k-th largest entry of the row is ≥ t and every entry < t can be skipped. The
+// maxima are one vectorizable pass; the entries ≥ t (a few times k for typical rows) are then
+// ranked by insertion into a sorted list of k.
+template <class T>
+void topk_row(const T* x, index_t n, index_t k, T* vals, std::int64_t* idx, Scratch<T>& sc) {
+  const index_t G = ((2 * k + 15) / 16) * 16;
+  if (n < 2 * G) return topk_row_heap(x, n, k, vals, idx);
+  sc.group_max.assign(x, x + G);
+  T* m = sc.group_max.data();
+  index_t j = G;
+  for (; j + G <= n; j += G)
+    for (index_t g = 0; g < G; ++g) m[g] = m[g] < x[j + g] ? x[j + g] : m[g];
+  for (index_t g = 0; j + g < n; ++g) m[g] = m[g] < x[j + g] ? x[j + g] : m[g];
+  for (index_t g = 0; g < G; ++g)
+    if (m[g] != m[g]) return topk_row_heap(x, n, k, vals, idx);  // NaN: no order to bound by
+  std::nth_element(m, m + (k - 1), m + G, [](T a, T b) { return a > b; });
+  const T t = m[k - 1];
+  sc.cand_v.resize(static_cast<std::size_t>(n));
+  sc.cand_i.resize(static_cast<std::size_t>(n));
+  index_t c = 0;
+  for (index_t e = 0; e < n; ++e) {  // branch-free: most entries fail the test
+    sc.cand_v[static_cast<std::size_t>(c)] = x[e];
+    sc.cand_i[static_cast<std::size_t>(c)] = e;
+    c += x[e] >= t;
+  }
+  // candidates arrive in increasing index: keeping a strictly greater one only gives ties to
+  // the lower index
+  index_t filled = 0;
+  for (index_t e = 0; e < c; ++e) {
+    const T v = sc.cand_v[static_cast<std::size_t>(e)];
+    if (filled == k && !(v > vals[k - 1])) continue;
+    index_t p = filled < k ? filled++ : k - 1;
+    for (; p > 0 && vals[p - 1] < v; --p) vals[p] = vals[p - 1], idx[p] = idx[p - 1];
+    vals[p] = v;
+    idx[p] = sc.cand_i[static_cast<std::size_t>(e)];
+  }
 }
 }  // namespace topk_detail
 
 template <class T>
 void topk_rows(const T* x, index_t rows, index_t n, index_t ld, index_t k, T* vals, std::int64_t* idx) {
-#pragma omp parallel for schedule(static) if (rows >= 64 && !omp_in_parallel())
-  for (index_t r = 0; r < rows; ++r) topk_detail::topk_row(x + r * ld, n, k, vals + r * k, idx + r * k);
+#pragma omp parallel if (rows >= 64 && !omp_in_parallel())
+  {
+    topk_detail::Scratch<T> sc;
+#pragma omp for schedule(static)
+    for (index_t r = 0; r < rows; ++r) topk_detail::topk_row(x + r * ld, n, k, vals + r * k, idx + r * k, sc);
+  }
 }
 
 template <class T>

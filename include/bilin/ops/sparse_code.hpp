@@ -83,20 +83,23 @@ Tensor<T> record_encode(Tensor<T> values, const Tensor<T>& x, const Tensor<T>& W
       for (index_t e = 0; e < dv.numel(); ++e)
         if (!(vals.data()[e] > T(0))) dv.data()[e] = T(0);
     Tensor<T> dx, dW, db;
-    if (gx || gb) {  // dx[b] = Σ_s dv[b,s] W_enc[idx[b,s]]; b_dec's gradient is −Σ_b dx[b]
-      Tensor<T> full = Tensor<T>::empty({rows, d});
-      kernels::sparse_combine<T>(dv.data(), idx.data(), rows, k, Wc.data(), d, nullptr, full.data());
-      if (gb) {
-        db = Tensor<T>::empty({d});
-        kernels::sum_leading(full.data(), rows, d, db.data());
-        for (index_t i = 0; i < d; ++i) db.data()[i] = -db.data()[i];
-      }
-      if (gx) dx = full;
+    if (gx) {  // dx[b] = Σ_s dv[b,s] W_enc[idx[b,s]]
+      dx = Tensor<T>::empty({rows, d});
+      kernels::sparse_combine<T>(dv.data(), idx.data(), rows, k, Wc.data(), d, nullptr, dx.data());
+    }
+    if (gb) {  // −Σ_b dx[b] = −Σ_j (Σ of dv over latent j's slots) W_enc[j]
+      std::vector<double> per_latent(static_cast<std::size_t>(n), 0.0);
+      for (index_t e = 0; e < rows * k; ++e) per_latent[static_cast<std::size_t>(idx.data()[e])] += dv.data()[e];
+      std::vector<double> acc(static_cast<std::size_t>(d), 0.0);
+      for (index_t j = 0; j < n; ++j)
+        if (const double c = per_latent[static_cast<std::size_t>(j)]; c != 0)
+          for (index_t i = 0; i < d; ++i) acc[static_cast<std::size_t>(i)] += c * Wc.data()[j * d + i];
+      db = Tensor<T>::empty({d});
+      for (index_t i = 0; i < d; ++i) db.data()[i] = static_cast<T>(-acc[static_cast<std::size_t>(i)]);
     }
     if (gw) {
       dW = Tensor<T>::empty({n, d});
-      const auto groups = kernels::group_by_latent(idx.data(), rows * k, n);
-      kernels::sparse_scatter<T>(groups, dv.data(), xc.data(), k, d, dW.data());
+      kernels::sparse_scatter<T>(dv.data(), idx.data(), rows, k, xc.data(), d, n, dW.data());
     }
     return std::vector<Tensor<T>>{dx, dW, db};
   });
@@ -191,8 +194,7 @@ Tensor<T> sparse_decode(const Tensor<T>& values, const IndexTensor& idx, const T
     }
     if (gw) {
       Tensor<T> dWt = Tensor<T>::empty({n, d});
-      const auto groups = kernels::group_by_latent(idx.data(), rows * k, n);
-      kernels::sparse_scatter<T>(groups, v.data(), gc.data(), k, d, dWt.data());
+      kernels::sparse_scatter<T>(v.data(), idx.data(), rows, k, gc.data(), d, n, dWt.data());
       dW = detail::transposed_copy(dWt);
     }
     if (gb) {
