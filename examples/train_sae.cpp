@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -181,27 +182,30 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   model.eval();
 
   // targets
+  const nn::SaeConfig scfg = nn::SaeConfig::with_expansion(lmcfg.d_model, o.expansion, o.k, o.relu);
+  if (f.str("eval-sae").empty()) scfg.validate();
   std::vector<train::HookTarget> targets;
   std::vector<nn::HookPoint> hooks;
   for (const auto& h : split_commas(f.str("hook"))) hooks.push_back(nn::parse_hook_point(h));
   BILIN_CHECK(!hooks.empty(), "train_sae", "--hook names no hook point");
   const index_t layer = f.integer("layer");
+  const bool eval_mode = !f.str("eval-sae").empty();
   if (f.on("all-layers")) {
     for (nn::HookPoint h : hooks)
       for (index_t l = 0; l < lmcfg.n_layer; ++l) targets.push_back({l, h});
   } else {
-    BILIN_CHECK(layer >= 0 && layer < lmcfg.n_layer, "train_sae", "--layer ", layer, " does not exist (the model has ",
-                lmcfg.n_layer, " layers)");
+    BILIN_CHECK(eval_mode || (layer >= 0 && layer < lmcfg.n_layer), "train_sae", "--layer ", layer,
+                " does not exist (the model has ", lmcfg.n_layer, " layers)");
     for (nn::HookPoint h : hooks) targets.push_back({layer, h});
   }
-  const nn::SaeConfig scfg = nn::SaeConfig::with_expansion(lmcfg.d_model, o.expansion, o.k, o.relu);
-  scfg.validate();
-  if (!f.str("eval-sae").empty()) {  // an existing SAE: check it fits this model, then measure it
+  std::optional<train::LoadedSae> evaluated;
+  if (eval_mode) {  // an existing SAE: check it fits this model, then measure it
     const std::string path = f.str("eval-sae");
-    train::LoadedSae ls = train::load_sae(path, f.given("k") ? std::optional<index_t>(o.k) : std::nullopt);
-    if (!ls.metadata.count("sae_config")) ls.info = {nn::hook_point_name(targets[0].hook), targets[0].layer, "", ""};
-    train::check_sae_fits(ls.info, *ls.sae, lmcfg, path);
-    targets = {{ls.info.layer, nn::parse_hook_point(ls.info.hook)}};
+    evaluated = train::load_sae(path, f.given("k") ? std::optional<index_t>(o.k) : std::nullopt);
+    if (!evaluated->metadata.count("sae_config"))
+      evaluated->info = {nn::hook_point_name(targets[0].hook), targets[0].layer, "", ""};
+    train::check_sae_fits(evaluated->info, *evaluated->sae, lmcfg, path);
+    targets = {{evaluated->info.layer, nn::parse_hook_point(evaluated->info.hook)}};
   }
 
   // data
@@ -211,10 +215,9 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   if (auto it = lm_meta.find("tokenizer"); it != lm_meta.end()) tok = data::BpeTokenizer::parse(it->second, ckpt + " (metadata 'tokenizer')");
   const index_t ctx = lmcfg.n_ctx;
 
-  if (!f.str("eval-sae").empty()) {
-    train::LoadedSae ls = train::load_sae(f.str("eval-sae"), f.given("k") ? std::optional<index_t>(o.k) : std::nullopt);
+  if (evaluated) {
     const auto ms = train::evaluate_saes(model, dat.val, ctx, spread_windows(dat.val.size(), ctx, f.integer("final-windows")),
-                                         targets, {ls.sae.get()});
+                                         targets, {evaluated->sae.get()});
     json::Value r = metrics_json(ms[0]);
     r["layer"] = targets[0].layer;
     r["hook"] = nn::hook_point_name(targets[0].hook);
