@@ -35,30 +35,9 @@ import subprocess
 import sys
 import time
 
-TUNABLE = "glibc.malloc.hugetlb=1"
-
-
-def ensure_interpreter():
-    """Re-exec under Debian's python (which has torch) when needed, with the runtime environment
-    train_sae gives itself, so PyTorch runs under the same settings."""
-    need_env = TUNABLE not in os.environ.get("GLIBC_TUNABLES", "") or (
-        "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ)
-    try:
-        import torch  # noqa: F401
-        have_torch = True
-    except ImportError:
-        have_torch = False
-    if have_torch and not need_env:
-        return
-    if not have_torch and (sys.executable == "/usr/bin/python3" or os.environ.get("BILIN_SAE_REEXEC")):
-        raise SystemExit("compare_torch_sae: PyTorch is not importable (install python3-torch)")
-    env = dict(os.environ)
-    env["GLIBC_TUNABLES"] = (env["GLIBC_TUNABLES"] + ":" if env.get("GLIBC_TUNABLES") else "") + TUNABLE
-    if "GOMP_SPINCOUNT" not in env and "OMP_WAIT_POLICY" not in env:
-        env["GOMP_SPINCOUNT"] = "10000"
-    env["BILIN_SAE_REEXEC"] = "1"
-    exe = sys.executable if have_torch else "/usr/bin/python3"
-    os.execve(exe, [exe] + sys.argv, env)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# re-exec under a python with torch and the runtime settings train_sae gives itself
+from compare_torch_lm import ensure_interpreter  # noqa: E402
 
 
 def official_sae_classes():

@@ -138,28 +138,6 @@ int time_mode(const Flags& f, const train::SaeTrainOptions& o) {
   return 0;
 }
 
-std::string fmt_time(double s) {
-  char buf[32];
-  const long t = static_cast<long>(std::max(0.0, s));
-  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-  return buf;
-}
-
-json::Value metrics_json(const train::SaeMetrics& m) {
-  json::Value v = json::Value::object();
-  v["nmse"] = m.nmse;
-  v["explained_variance"] = m.explained_variance;
-  v["l0"] = m.l0;
-  v["loss_clean"] = m.loss_clean;
-  v["loss_patched"] = m.loss_patched;
-  v["loss_zero"] = m.loss_zero;
-  v["loss_added"] = m.loss_added;
-  v["loss_recovered"] = m.loss_recovered;
-  v["val_dead_fraction"] = m.val_dead_fraction;
-  v["val_positions"] = m.positions;
-  return v;
-}
-
 std::vector<std::uint64_t> spread_windows(std::size_t n_tokens, index_t ctx, index_t windows) {
   // all non-overlapping windows of ctx+1 tokens, `windows` of them spread evenly over the text
   const auto all = data::eval_window_starts(n_tokens, ctx, n_tokens);
@@ -218,7 +196,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   if (evaluated) {
     const auto ms = train::evaluate_saes(model, dat.val, ctx, spread_windows(dat.val.size(), ctx, f.integer("final-windows")),
                                          targets, {evaluated->sae.get()});
-    json::Value r = metrics_json(ms[0]);
+    json::Value r = train::metrics_json(ms[0]);
     r["layer"] = targets[0].layer;
     r["hook"] = nn::hook_point_name(targets[0].hook);
     r["sae"] = fs::absolute(f.str("eval-sae")).string();
@@ -278,15 +256,15 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   hooks_cb.on_step = [&](const train::SaeProgress& p) {
     if (p.step % log_every != 0 && p.step != o.steps) return;
     const double per = p.seconds / static_cast<double>(std::max<std::int64_t>(1, p.step - step0));
-    std::fprintf(stderr, "[%s] step %6lld/%lld  loss %.5f  lr %.2e  dead %.3f  %.1f steps/s  ETA %s\n",
+    std::fprintf(stderr, "[%s] step %6lld/%lld  loss %.5f  lr %.2e  dead %.3f  %.1f steps/s  ETA %.0f s\n",
                  targets[p.target].name().c_str(), static_cast<long long>(p.step), static_cast<long long>(o.steps), p.loss,
                  p.lr, trainers[p.target]->dead_fraction(), 1.0 / per,
-                 fmt_time(per * static_cast<double>(o.steps - p.step)).c_str());
+                 per * static_cast<double>(o.steps - p.step));
   };
   hooks_cb.on_fill = [&](std::int64_t step, const train::ActivationBuffer& b) {
     const auto ms = train::evaluate_saes(model, dat.val, ctx, eval_starts, targets, saes);
     for (std::size_t i = 0; i < targets.size(); ++i) {
-      json::Value m = metrics_json(ms[i]);
+      json::Value m = train::metrics_json(ms[i]);
       m["step"] = step;
       m["dead_fraction"] = trainers[i]->dead_fraction();
       std::ofstream(dirs[i] + "/metrics.jsonl", std::ios::app) << m.dump() << "\n";
@@ -313,7 +291,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
     train::SaeInfo info = base;
     info.hook = nn::hook_point_name(targets[i].hook);
     info.layer = targets[i].layer;
-    json::Value r = metrics_json(ms[i]);
+    json::Value r = train::metrics_json(ms[i]);
     r["layer"] = targets[i].layer;
     r["hook"] = info.hook;
     r["dead_fraction"] = trainers[i]->dead_fraction();

@@ -10,8 +10,8 @@ OfficialSAE, a reimplementation of tdooms/bilinear-decomposition src/sae/sae.py)
                                    encodes DIR/bilin_ref.safetensors' x and compares h and x_hat
                                    with bilin's to 1e-5 relative; exit status 1 on a mismatch
 
-The Debian python has torch but not the safetensors package, so files are read and written here
-directly (8-byte header length, JSON header, raw little-endian data).
+The Debian python has torch but not the safetensors package, so files are written here directly
+(8-byte header length, JSON header, raw little-endian data) and read with compare_torch_lm's reader.
 """
 import json
 import os
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from compare_torch_lm import read_safetensors as read_numpy_safetensors  # noqa: E402
 from compare_torch_sae import official_sae_classes  # noqa: E402
 
 D, N, K, B = 32, 128, 8, 64
@@ -42,17 +43,8 @@ def write_safetensors(path, tensors, metadata=None):
 
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    out = {}
-    for name, h in header.items():
-        b, e = h["data_offsets"]
-        assert h["dtype"] == "F32", name
-        out[name] = torch.from_numpy(np.frombuffer(raw[8 + n + b: 8 + n + e], dtype=np.float32).reshape(h["shape"]).copy())
-    return out, meta
+    arrays, meta = read_numpy_safetensors(path)
+    return {name: torch.from_numpy(a) for name, a in arrays.items()}, meta
 
 
 def rel(a, b):

@@ -14,12 +14,14 @@
 // - val_dead_fraction: latents that never fired on these positions; fired counts per latent
 //   are returned too (fire_count) for firing frequencies.
 // The clean loss is computed once and shared by all SAEs. No autograd graph is built.
+// metrics_json(m) gives the scalar fields as JSON (train_sae's summary and metrics.jsonl).
 #pragma once
 #include <cmath>
 #include <span>
 #include <vector>
 
 #include "../data/text.hpp"
+#include "../io/json.hpp"
 #include "../nn/sae.hpp"
 #include "../nn/transformer.hpp"
 #include "activation_buffer.hpp"
@@ -33,6 +35,21 @@ struct SaeMetrics {
   index_t positions = 0;
   std::vector<std::int64_t> fire_count;
 };
+
+inline json::Value metrics_json(const SaeMetrics& m) {
+  json::Value v = json::Value::object();
+  v["nmse"] = m.nmse;
+  v["explained_variance"] = m.explained_variance;
+  v["l0"] = m.l0;
+  v["loss_clean"] = m.loss_clean;
+  v["loss_patched"] = m.loss_patched;
+  v["loss_zero"] = m.loss_zero;
+  v["loss_added"] = m.loss_added;
+  v["loss_recovered"] = m.loss_recovered;
+  v["val_dead_fraction"] = m.val_dead_fraction;
+  v["val_positions"] = m.positions;
+  return v;
+}
 
 namespace metrics_detail {
 // Replaces positions 1..T−1 of a [B, T, d] activation by f(rows [B·(T−1), d]).
