@@ -14,6 +14,7 @@
 // with one JSON line (the metrics, "seconds", "sae"; with several targets a "saes" list).
 // The token data comes from the token caches train_tinylm made (--cache, default the
 // checkpoint's directory), the tokenizer for feature contexts from the checkpoint itself.
+#include <malloc.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -327,6 +328,11 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
 
 int main(int argc, char** argv) {
   lm::reexec_with_runtime_env(argv);
+  // A step allocates the same large blocks (the [batch, n] pre-activations, gradients) over and
+  // over; glibc would map each fresh from the kernel, which zero-fills it. With mmap off and a
+  // high trim threshold freed blocks stay in the heap for the next step (as train_tinylm does).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   try {
     Flags f = make_flags();
     if (!f.parse(argc, argv)) return 0;
