@@ -57,6 +57,8 @@ Flags make_flags() {
       .value("buffer", "262144", "activations held per hook point", "N")
       .value("reuse", "16", "passes over each buffer fill before it is refilled", "R")
       .value("windows", "16", "context windows per harvesting forward pass", "W")
+      .value("aux-k", "0", "AuxK: dead latents that reconstruct the error (0: off, as the official code; Gao et al. use d/2)", "K")
+      .value("aux-coef", "0.03125", "weight of the AuxK loss", "C")
       .value("dead-tokens", "1048576", "a latent is dead when it fired on none of this many recent activations", "N")
       .value("eval-windows", "32", "validation windows for metrics at every buffer fill", "N")
       .value("final-windows", "256", "validation windows for the final metrics and feature data", "N")
@@ -98,6 +100,8 @@ train::SaeTrainOptions train_options(const Flags& f) {
   o.reuse = f.integer("reuse");
   o.windows_per_forward = f.integer("windows");
   o.dead_tokens = f.integer("dead-tokens");
+  o.aux_k = f.integer("aux-k");
+  o.aux_coef = f.real("aux-coef");
   o.seed = static_cast<std::uint64_t>(f.integer("seed"));
   o.validate();
   return o;
@@ -226,7 +230,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
 
   train::SaeRunHooks hooks_cb;
   hooks_cb.stop_at = f.integer("stop-at");
-  const std::string run_key = json::Value(train::sae_config_json(scfg, base)).dump() + " steps " + std::to_string(o.steps) +
+  const std::string run_key = json::Value(train::sae_config_json(scfg, base)).dump() + " steps " + std::to_string(o.steps) + " aux " + std::to_string(o.aux_k) +
                               " batch " + std::to_string(o.batch) + " buffer " + std::to_string(o.buffer) + " reuse " +
                               std::to_string(o.reuse) + " seed " + std::to_string(o.seed);
   if (f.on("resume") && fs::exists(dirs[0] + "/ckpt.safetensors")) {

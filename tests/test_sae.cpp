@@ -1,13 +1,14 @@
 // The TopK SAE pieces: row top-k against a partial sort; gradcheck of the SAE loss with the
 // TopK support held fixed; the sparse backward against the dense composition of existing ops;
 // ConstrainedAdam against a hand-written double reference; the transformer's hook points against
-// a manual composition of its blocks; errors that name what was wrong.
+// a manual composition of its blocks; errors that name what was wrong; AuxK reaching dead latents.
 #include <catch2/catch.hpp>
 
 #include <bilin/bilin.hpp>
 #include <bilin/nn/sae.hpp>
 #include <bilin/nn/transformer.hpp>
 #include <bilin/optim/constrained_adam.hpp>
+#include <bilin/train/sae_trainer.hpp>
 
 #include "test_support.hpp"
 
@@ -267,4 +268,36 @@ TEST_CASE("transformer hook points: read, patch, and run only to the needed laye
   CHECK_THAT(bilin_test::error_of([] { nn::parse_hook_point("mlp_mid"); }), Contains("unknown hook point 'mlp_mid'"));
   CHECK_THAT(bilin_test::error_of([&] { model.run_hooked(ids, 3, [](index_t, nn::HookPoint, const TensorD& t) { return t; }); }),
              Contains("layer 3 is out of range (the model has 3 layers)"));
+}
+
+TEST_CASE("AuxK: dead latents get a gradient only with the auxiliary loss", "[sae][train]") {
+  Generator gen(6);
+  const TensorF x = TensorF::randn({16, 8}, gen);
+  auto changed_rows = [&](index_t aux_k) {
+    train::SaeTrainOptions o;
+    o.k = 2;
+    o.batch = 16;
+    o.dead_tokens = 16;  // dead = not fired in the last step
+    o.steps = 10;
+    o.lr = 1e-2;
+    o.aux_k = aux_k;
+    train::SaeTrainer t(nn::SaeConfig{8, 32, 2}, o, 1);
+    const std::vector<float> before = t.sae().encoder().to_vector();
+    for (int s = 0; s < 3; ++s) t.step(x);
+    const std::vector<float> after = t.sae().encoder().to_vector();
+    std::set<index_t> rows;
+    for (index_t j = 0; j < 32; ++j)
+      for (index_t i = 0; i < 8; ++i)
+        if (after[j * 8 + i] != before[j * 8 + i]) rows.insert(j);
+    return std::make_pair(rows, t.dead_fraction());
+  };
+  const auto [plain, dead_plain] = changed_rows(0);
+  const auto [aux, dead_aux] = changed_rows(6);
+  CHECK(dead_plain > 0.2);  // the same 16 rows every step fire few of the 32 latents
+  CHECK(plain.size() < 32);
+  CHECK(aux.size() > plain.size());
+  for (index_t j : plain) CHECK(aux.count(j));
+  train::SaeTrainOptions bad;
+  bad.aux_k = -1;
+  CHECK_THAT(bilin_test::error_of([&] { bad.validate(); }), Contains("--aux-k and --aux-coef must be >= 0"));
 }

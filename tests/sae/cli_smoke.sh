@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # usage: cli_smoke.sh TRAIN_TINYLM TRAIN_SAE DATA_DIR WORK_DIR   (see tests/sae.cmake)
 # End-to-end check of train_sae (issue 16) on a tiny LM trained here in seconds: the JSON
-# summary, the files it writes (the SAE in the official layout, features, metrics), an interrupted
+# summary, the files it writes, the AuxK flag, (the SAE in the official layout, features, metrics), an interrupted
 # and resumed run giving a byte-identical SAE, --all-layers, --eval-sae of the written file, and
 # clear errors (not a transformer checkpoint, an SAE whose d does not fit, a truncated SAE file,
 # k >= n).
@@ -45,6 +45,10 @@ grep -q "different run" "$work/b3.err" || fail "unclear resume error: $(cat "$wo
 "$sae" "${common[@]}" --all-layers --hook mlp_out,mlp_in --out "$work/all" > "$work/all.out" 2> "$work/all.err" || { cat "$work/all.err"; fail "--all-layers"; }
 for t in 0-mlp_out 1-mlp_out 0-mlp_in 1-mlp_in; do [ -f "$work/all/$t/sae.safetensors" ] || fail "no $t SAE"; done
 [ "$(grep -o '"nmse"' "$work/all.out" | wc -l)" -eq 4 ] || fail "--all-layers summary should list 4 SAEs"
+
+# the AuxK flag trains too
+"$sae" "${common[@]}" --layer 0 --hook mlp_in --aux-k 16 --dead-tokens 256 --out "$work/aux" > "$work/aux.out" 2> "$work/aux.err" || { cat "$work/aux.err"; fail "--aux-k"; }
+grep -q '"finished":true' "$work/aux.out" || fail "--aux-k run did not finish"
 
 # --eval-sae reproduces the final metrics of the written file
 "$sae" "${common[@]}" --eval-sae "$work/a/sae.safetensors" > "$work/e.out" 2> "$work/e.err" || { cat "$work/e.err"; fail "--eval-sae"; }

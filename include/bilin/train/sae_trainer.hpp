@@ -7,7 +7,7 @@
 //   ConstrainedAdam), the activation buffer (`buffer` rows per hook point, each fill read
 //   `reuse` times in fresh shuffled orders before it is refilled) and the dead-latent window
 //   (`dead_tokens`: a latent is dead when it was not among any row's top k over that many
-//   most recent training activations).
+//   most recent training activations), and the optional AuxK loss on dead latents (aux_k > 0).
 // - SaeTrainer: one SAE, its optimizer and its firing record. step(x, s) runs one training
 //   step at learning rate schedule(s) and returns the batch's MSE loss; dead_fraction(s).
 //   save(path, meta) / load(path) write and read a checkpoint (io/checkpoint.hpp: the SAE,
@@ -22,6 +22,7 @@
 #pragma once
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,12 +43,18 @@ struct SaeTrainOptions {
   index_t buffer = 1 << 18, reuse = 16, windows_per_forward = 16;
   std::int64_t dead_tokens = 1 << 20;
   std::uint64_t seed = 0;
+  // AuxK (Gao et al. 2024, off by default as in the official code): when latents are dead, the
+  // aux_k largest pre-activations among them reconstruct the main reconstruction's error
+  // e = x − x̂ (decoder without bias) and aux_coef · MSE(ê, e) joins the loss.
+  index_t aux_k = 0;
+  double aux_coef = 1.0 / 32;
 
   void validate() const {
     BILIN_CHECK(expansion > 0 && k > 0, "train_sae", "--expansion and --k must be positive, got ", expansion, ", ", k);
     BILIN_CHECK(steps > 0 && batch > 0 && buffer > 0 && reuse > 0 && windows_per_forward > 0, "train_sae",
                 "--steps, --batch, --buffer, --reuse and --windows must be positive");
     BILIN_CHECK(lr > 0 && min_lr >= 0 && dead_tokens > 0, "train_sae", "--lr and --dead-tokens must be positive, --min-lr >= 0");
+    BILIN_CHECK(aux_k >= 0 && aux_coef >= 0, "train_sae", "--aux-k and --aux-coef must be >= 0, got ", aux_k, ", ", aux_coef);
   }
 };
 
@@ -57,7 +64,8 @@ class SaeTrainer {
       : gen_(seed), sae_(std::make_shared<nn::TopKSAE<float>>(cfg, gen_)),
         opt_(sae_->parameters(), {sae_->w_dec->weight}, optim::adam_options(o.lr)),
         sched_(optim::LrSchedule::cosine(o.lr, o.steps, 0, o.min_lr)),
-        dead_steps_(std::max<std::int64_t>(1, (o.dead_tokens + o.batch - 1) / o.batch)),
+        dead_steps_(std::max<std::int64_t>(1, (o.dead_tokens + o.batch - 1) / o.batch)), aux_k_(o.aux_k),
+        aux_coef_(o.aux_coef),
         last_fired_(static_cast<std::size_t>(cfg.n_latents), -1) {}
 
   nn::TopKSAE<float>& sae() { return *sae_; }
@@ -68,8 +76,11 @@ class SaeTrainer {
     opt_.set_lr(sched_.at(steps_done_));
     opt_.zero_grad();
     const SparseCode<float> code = sae_->encode(x);
-    TensorF loss = mse(sae_->decode(code), x);
+    const TensorF xh = sae_->decode(code);
+    TensorF loss = mse(xh, x);
     const double l = loss.item();
+    if (aux_k_ > 0)
+      if (TensorF aux = aux_loss(x, xh); aux.defined()) loss = loss + aux * static_cast<float>(aux_coef_);
     BILIN_CHECK(std::isfinite(l), "train_sae", "the SAE loss became ", l, " at step ", steps_done_);
     loss.backward();
     opt_.step();
@@ -79,10 +90,16 @@ class SaeTrainer {
     return l;
   }
   double lr() const { return opt_.lr(); }
+  // Which latents count as dead now (see dead_fraction).
+  std::vector<bool> dead_mask() const {
+    std::vector<bool> m(last_fired_.size());
+    for (std::size_t j = 0; j < m.size(); ++j) m[j] = last_fired_[j] < 0 || steps_done_ - 1 - last_fired_[j] >= dead_steps_;
+    return m;
+  }
   // Latents that fired in none of the last dead_tokens activations (or not yet, early on).
   double dead_fraction() const {
     std::int64_t dead = 0;
-    for (auto s : last_fired_) dead += s < 0 || steps_done_ - 1 - s >= dead_steps_;
+    for (bool d : dead_mask()) dead += d;
     return static_cast<double>(dead) / static_cast<double>(last_fired_.size());
   }
 
@@ -117,11 +134,36 @@ class SaeTrainer {
   }
 
  private:
+  // AuxK term (undefined when no latent is dead yet): the support is chosen without gradient
+  // among the dead latents, then encode_at / sparse_decode make it differentiable.
+  TensorF aux_loss(const TensorF& x, const TensorF& xh) {
+    const std::vector<bool> dead = dead_mask();
+    index_t n_dead = 0;
+    for (bool d : dead) n_dead += d;
+    if (steps_done_ < dead_steps_ || n_dead == 0) return TensorF();
+    const index_t ka = std::min(aux_k_, n_dead), n = sae_->n_latents();
+    IndexTensor idx;
+    TensorF err;
+    {
+      NoGradGuard ng;
+      TensorF pre = linear(x - sae_->b_dec, sae_->encoder()).contiguous();
+      for (index_t r = 0; r < pre.size(0); ++r)
+        for (index_t j = 0; j < n; ++j)
+          if (!dead[static_cast<std::size_t>(j)]) pre.data()[r * n + j] = -std::numeric_limits<float>::infinity();
+      idx = topk_select(pre, ka);
+      err = (x - xh).detach();
+    }
+    const TensorF v = encode_at(x, sae_->w_enc->weight, sae_->b_dec, idx, sae_->config().relu);
+    return mse(sparse_decode(v, idx, sae_->w_dec->weight), err);
+  }
+
   Generator gen_;
   std::shared_ptr<nn::TopKSAE<float>> sae_;
   optim::ConstrainedAdam<float> opt_;
   optim::LrSchedule sched_;
   std::int64_t dead_steps_;
+  index_t aux_k_;
+  double aux_coef_;
   std::vector<std::int64_t> last_fired_;
   std::int64_t steps_done_ = 0;
 };
