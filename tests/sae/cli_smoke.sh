@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # usage: cli_smoke.sh TRAIN_TINYLM TRAIN_SAE DATA_DIR WORK_DIR   (see tests/sae.cmake)
 # End-to-end check of train_sae (issue 16) on a tiny LM trained here in seconds: the JSON
-# summary, the files it writes, the AuxK flag, (the SAE in the official layout, features, metrics), an interrupted
-# and resumed run giving a byte-identical SAE, --all-layers, --eval-sae of the written file, and
-# clear errors (not a transformer checkpoint, an SAE whose d does not fit, a truncated SAE file,
+# summary, the files it writes (the SAE in the official layout, features, metrics), an
+# interrupted and resumed run giving a byte-identical SAE, --all-layers, the AuxK flag,
+# --eval-sae of the written file, and clear errors (not a transformer checkpoint, an SAE whose d does not fit, a truncated SAE file,
 # k >= n).
 set -euo pipefail
 lmtrain=$1 sae=$2 data=$3 work=$4
