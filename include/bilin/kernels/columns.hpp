@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../core/shape.hpp"
 
 namespace bilin::kernels {
 

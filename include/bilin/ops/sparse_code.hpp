@@ -28,6 +28,7 @@
 #include "../kernels/sparse_rows.hpp"
 #include "../kernels/topk.hpp"
 #include "elementwise.hpp"
+#include "indexing.hpp"
 
 namespace bilin {
 
