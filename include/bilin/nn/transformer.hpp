@@ -23,8 +23,16 @@
 //   unembedding + cross-entropy op (ops/lm_head.hpp) so the full logits never exist. T <= n_ctx.
 // - forward_step(ids of new tokens, caches) runs one sequence incrementally with a per-layer
 //   key/value cache (make_caches()) and returns the logits of the last new token [vocab].
+// - Hook points (the official Sight names): resid_pre (block input), resid_mid (residual after
+//   attention, input of n2), mlp_in (n2's output), mlp_out (MLP output before the residual add),
+//   resid_post (block output). run_hooked(ids, last_layer, hook) runs blocks 0..last_layer only
+//   (no final norm, no logits) and calls hook(layer, point, activation [B, T, d_model]) at every
+//   hook point of those layers; the tensor it returns replaces the activation from there on, so
+//   one entry point serves reading (return it unchanged) and patching (return a reconstruction
+//   or zeros). loss_hooked(ids, targets, hook) is loss() with the hook applied in every layer.
 #pragma once
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +46,31 @@
 #include "rmsnorm.hpp"
 
 namespace bilin::nn {
+
+enum class HookPoint { ResidPre, ResidMid, MlpIn, MlpOut, ResidPost };
+inline constexpr HookPoint kHookPoints[] = {HookPoint::ResidPre, HookPoint::ResidMid, HookPoint::MlpIn,
+                                            HookPoint::MlpOut, HookPoint::ResidPost};
+
+inline const char* hook_point_name(HookPoint h) {
+  switch (h) {
+    case HookPoint::ResidPre: return "resid_pre";
+    case HookPoint::ResidMid: return "resid_mid";
+    case HookPoint::MlpIn: return "mlp_in";
+    case HookPoint::MlpOut: return "mlp_out";
+    case HookPoint::ResidPost: return "resid_post";
+  }
+  return "?";
+}
+
+// Accepts the official names with '_' or '-' ("mlp_out", "mlp-out").
+inline HookPoint parse_hook_point(std::string name) {
+  for (auto& c : name)
+    if (c == '-') c = '_';
+  for (HookPoint h : kHookPoints)
+    if (name == hook_point_name(h)) return h;
+  throw Error("HookPoint", msg("unknown hook point '", name, "' (expected resid_pre, resid_mid, mlp_in, mlp_out or ",
+                               "resid_post)"));
+}
 
 struct TransformerConfig {
   index_t vocab = 4096, n_layer = 4, d_model = 256, n_head = 4, d_hidden = 1024, n_ctx = 256;
@@ -144,6 +177,15 @@ class TransformerBlock : public Layer<T> {
     Tensor<T> h = x + (scale_ == 1.0 ? a : a * scale_);
     return h + mlp->forward(n2->forward(h));
   }
+  // forward() with hook(point, activation) → replacement at every hook point of this block.
+  template <class Hook>
+  Tensor<T> forward_hooked(Tensor<T> x, Hook&& hook) {
+    x = hook(HookPoint::ResidPre, x);
+    Tensor<T> a = attn->forward(n1->forward(x));
+    Tensor<T> h = hook(HookPoint::ResidMid, x + (scale_ == 1.0 ? a : a * scale_));
+    Tensor<T> m = hook(HookPoint::MlpOut, mlp->forward(hook(HookPoint::MlpIn, n2->forward(h))));
+    return hook(HookPoint::ResidPost, h + m);
+  }
   // x [T_new, d_model] of one sequence; see CausalSelfAttention::forward_step.
   Tensor<T> forward_step(const Tensor<T>& x, AttentionCache<T>& cache) {
     NoGradGuard ng;
@@ -198,6 +240,21 @@ class Transformer : public Module<T> {
     return transformer->n_f->forward(x);
   }
   Tensor<T> forward(const IndexTensor& ids) { return lm_head->forward(hidden(ids)); }
+
+  // hook(layer, HookPoint, activation [B, T, d_model]) → the activation to continue with.
+  using HookFn = std::function<Tensor<T>(index_t, HookPoint, const Tensor<T>&)>;
+  // Blocks 0..last_layer with the hook; returns resid_post of last_layer.
+  Tensor<T> run_hooked(const IndexTensor& ids, index_t last_layer, const HookFn& hook) {
+    BILIN_CHECK(last_layer >= 0 && last_layer < static_cast<index_t>(n_layer()), "Transformer", "layer ", last_layer,
+                " is out of range (the model has ", n_layer(), " layers)");
+    return run_blocks(ids, last_layer, hook);
+  }
+  Tensor<T> loss_hooked(const IndexTensor& ids, const IndexTensor& targets, const HookFn& hook) {
+    BILIN_CHECK(targets.shape() == ids.shape(), "Transformer", "targets of shape ", to_string(targets.shape()),
+                " do not match ids of shape ", to_string(ids.shape()));
+    Tensor<T> x = run_blocks(ids, static_cast<index_t>(n_layer()) - 1, hook);
+    return linear_cross_entropy(transformer->n_f->forward(x), lm_head->weight, targets);
+  }
   Tensor<T> operator()(const IndexTensor& ids) { return forward(ids); }
   Tensor<T> loss(const IndexTensor& ids, const IndexTensor& targets) {
     BILIN_CHECK(targets.shape() == ids.shape(), "Transformer", "targets of shape ", to_string(targets.shape()),
@@ -243,6 +300,17 @@ class Transformer : public Module<T> {
   std::shared_ptr<Linear<T>> lm_head;
 
  private:
+  Tensor<T> run_blocks(const IndexTensor& ids, index_t last_layer, const HookFn& hook) {
+    BILIN_CHECK(ids.dim() == 2, "Transformer", "ids must be [B, T], got ", to_string(ids.shape()));
+    BILIN_CHECK(ids.size(1) <= config_.n_ctx, "Transformer", "sequence length ", ids.size(1), " exceeds n_ctx = ",
+                config_.n_ctx);
+    Tensor<T> x = transformer->wte->forward(ids);
+    for (index_t l = 0; l <= last_layer; ++l)
+      x = transformer->h->items[static_cast<std::size_t>(l)]->forward_hooked(
+          x, [&](HookPoint p, const Tensor<T>& a) { return hook(l, p, a); });
+    return x;
+  }
+
   TransformerConfig config_;
 };
 

@@ -1,0 +1,238 @@
+// bilin/train/sae_trainer.hpp — training TopK SAEs on a language model's activations, with
+// checkpoints that resume a run exactly.
+//
+// Contract:
+// - SaeTrainOptions: the official recipe by default (expansion 4, k 30, batch 4096, Adam with
+//   lr 1e-4 and cosine decay to 2e-5 over `steps`, decoder columns kept unit-norm by
+//   ConstrainedAdam), the activation buffer (`buffer` rows per hook point, each fill read
+//   `reuse` times in fresh shuffled orders before it is refilled) and the dead-latent window
+//   (`dead_tokens`: a latent is dead when it was not among any row's top k over that many
+//   most recent training activations), and the optional AuxK loss on dead latents (aux_k > 0).
+// - SaeTrainer: one SAE, its optimizer and its firing record. step(x, s) runs one training
+//   step at learning rate schedule(s) and returns the batch's MSE loss; dead_fraction(s).
+//   save(path, meta) / load(path) write and read a checkpoint (io/checkpoint.hpp: the SAE,
+//   the optimizer state, step and firing record in the metadata), atomically.
+// - train_saes(model, train_tokens, targets, options, hooks) trains one SAE per target from one
+//   shared ActivationBuffer (one forward pass harvests every target), fill by fill: each fill
+//   gives every SAE steps_per_fill() consecutive steps. After every fill it calls hooks.on_fill
+//   (checkpoints, evaluation); a checkpointed run resumed with hooks.resume_from (the state
+//   written at the end of a fill) continues with the same batches and reaches bit-identical
+//   weights with the same thread count. hooks.stop_at ends the run at the first fill end at or
+//   after that step, as if interrupted.
+#pragma once
+#include <chrono>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../io/checkpoint.hpp"
+#include "../nn/sae.hpp"
+#include "../optim/constrained_adam.hpp"
+#include "../optim/schedule.hpp"
+#include "activation_buffer.hpp"
+
+namespace bilin::train {
+
+struct SaeTrainOptions {
+  index_t expansion = 4, k = 30;
+  bool relu = false;
+  index_t steps = 4096, batch = 4096;
+  double lr = 1e-4, min_lr = 2e-5;
+  index_t buffer = 1 << 18, reuse = 16, windows_per_forward = 16;
+  std::int64_t dead_tokens = 1 << 20;
+  std::uint64_t seed = 0;
+  // AuxK (Gao et al. 2024, off by default as in the official code): when latents are dead, the
+  // aux_k largest pre-activations among them reconstruct the main reconstruction's error
+  // e = x − x̂ (decoder without bias) and aux_coef · MSE(ê, e) joins the loss.
+  index_t aux_k = 0;
+  double aux_coef = 1.0 / 32;
+
+  void validate() const {
+    BILIN_CHECK(expansion > 0 && k > 0, "train_sae", "--expansion and --k must be positive, got ", expansion, ", ", k);
+    BILIN_CHECK(steps > 0 && batch > 0 && buffer > 0 && reuse > 0 && windows_per_forward > 0, "train_sae",
+                "--steps, --batch, --buffer, --reuse and --windows must be positive");
+    BILIN_CHECK(lr > 0 && min_lr >= 0 && dead_tokens > 0, "train_sae", "--lr and --dead-tokens must be positive, --min-lr >= 0");
+    BILIN_CHECK(aux_k >= 0 && aux_coef >= 0, "train_sae", "--aux-k and --aux-coef must be >= 0, got ", aux_k, ", ", aux_coef);
+  }
+};
+
+class SaeTrainer {
+ public:
+  SaeTrainer(const nn::SaeConfig& cfg, const SaeTrainOptions& o, std::uint64_t seed)
+      : gen_(seed), sae_(std::make_shared<nn::TopKSAE<float>>(cfg, gen_)),
+        opt_(sae_->parameters(), {sae_->w_dec->weight}, optim::adam_options(o.lr)),
+        sched_(optim::LrSchedule::cosine(o.lr, o.steps, 0, o.min_lr)),
+        dead_steps_(std::max<std::int64_t>(1, (o.dead_tokens + o.batch - 1) / o.batch)), aux_k_(o.aux_k),
+        aux_coef_(o.aux_coef),
+        last_fired_(static_cast<std::size_t>(cfg.n_latents), -1) {}
+
+  nn::TopKSAE<float>& sae() { return *sae_; }
+  std::shared_ptr<nn::TopKSAE<float>> sae_ptr() { return sae_; }
+  std::int64_t steps_done() const { return steps_done_; }
+
+  double step(const TensorF& x) {
+    opt_.set_lr(sched_.at(steps_done_));
+    opt_.zero_grad();
+    const SparseCode<float> code = sae_->encode(x);
+    const TensorF xh = sae_->decode(code);
+    TensorF loss = mse(xh, x);
+    const double l = loss.item();
+    if (aux_k_ > 0)
+      if (TensorF aux = aux_loss(x, xh); aux.defined()) loss = loss + aux * static_cast<float>(aux_coef_);
+    BILIN_CHECK(std::isfinite(l), "train_sae", "the SAE loss became ", l, " at step ", steps_done_);
+    loss.backward();
+    opt_.step();
+    for (index_t e = 0; e < code.indices.numel(); ++e)
+      if (code.values.data()[e] != 0.0f) last_fired_[static_cast<std::size_t>(code.indices.data()[e])] = steps_done_;
+    ++steps_done_;
+    return l;
+  }
+  double lr() const { return opt_.lr(); }
+  // Which latents count as dead now (see dead_fraction).
+  std::vector<bool> dead_mask() const {
+    std::vector<bool> m(last_fired_.size());
+    for (std::size_t j = 0; j < m.size(); ++j) m[j] = last_fired_[j] < 0 || steps_done_ - 1 - last_fired_[j] >= dead_steps_;
+    return m;
+  }
+  // Latents that fired in none of the last dead_tokens activations (or not yet, early on).
+  double dead_fraction() const {
+    std::int64_t dead = 0;
+    for (bool d : dead_mask()) dead += d;
+    return static_cast<double>(dead) / static_cast<double>(last_fired_.size());
+  }
+
+  void save(const std::string& path, std::map<std::string, std::string> meta) const {
+    meta["sae_step"] = std::to_string(steps_done_);
+    std::string lf;
+    for (std::size_t j = 0; j < last_fired_.size(); ++j) {
+      if (j) lf += ',';  // appended separately: `"," + to_string(...)` trips GCC 12's -Wrestrict
+      lf += std::to_string(last_fired_[j]);
+    }
+    meta["last_fired"] = lf;
+    io::save_checkpoint(path, *sae_, &opt_, meta);
+  }
+  std::map<std::string, std::string> load(const std::string& path) {
+    auto meta = io::load_checkpoint(path, *sae_, &opt_);
+    auto need = [&](const char* k) -> const std::string& {
+      auto it = meta.find(k);
+      BILIN_CHECK(it != meta.end(), "train_sae", path, ": metadata lacks '", k, "' (not a train_sae checkpoint)");
+      return it->second;
+    };
+    steps_done_ = std::stoll(need("sae_step"));
+    const std::string& lf = need("last_fired");
+    std::size_t j = 0, p = 0;
+    while (p <= lf.size() && j < last_fired_.size()) {
+      const std::size_t q = std::min(lf.find(',', p), lf.size());
+      last_fired_[j++] = std::stoll(lf.substr(p, q - p));
+      p = q + 1;
+    }
+    BILIN_CHECK(j == last_fired_.size(), "train_sae", path, ": 'last_fired' lists ", j, " latents, the SAE has ",
+                last_fired_.size());
+    return meta;
+  }
+
+ private:
+  // AuxK term (undefined when no latent is dead yet): the support is chosen without gradient
+  // among the dead latents, then encode_at / sparse_decode make it differentiable.
+  TensorF aux_loss(const TensorF& x, const TensorF& xh) {
+    const std::vector<bool> dead = dead_mask();
+    index_t n_dead = 0;
+    for (bool d : dead) n_dead += d;
+    if (steps_done_ < dead_steps_ || n_dead == 0) return TensorF();
+    const index_t ka = std::min(aux_k_, n_dead), n = sae_->n_latents();
+    IndexTensor idx;
+    TensorF err;
+    {
+      NoGradGuard ng;
+      TensorF pre = linear(x - sae_->b_dec, sae_->encoder()).contiguous();
+      for (index_t r = 0; r < pre.size(0); ++r)
+        for (index_t j = 0; j < n; ++j)
+          if (!dead[static_cast<std::size_t>(j)]) pre.data()[r * n + j] = -std::numeric_limits<float>::infinity();
+      idx = topk_select(pre, ka);
+      err = (x - xh).detach();
+    }
+    const TensorF v = encode_at(x, sae_->w_enc->weight, sae_->b_dec, idx, sae_->config().relu);
+    return mse(sparse_decode(v, idx, sae_->w_dec->weight), err);
+  }
+
+  Generator gen_;
+  std::shared_ptr<nn::TopKSAE<float>> sae_;
+  optim::ConstrainedAdam<float> opt_;
+  optim::LrSchedule sched_;
+  std::int64_t dead_steps_;
+  index_t aux_k_;
+  double aux_coef_;
+  std::vector<std::int64_t> last_fired_;
+  std::int64_t steps_done_ = 0;
+};
+
+struct SaeProgress {
+  std::size_t target;
+  std::int64_t step;
+  double loss, lr, seconds;
+};
+
+struct SaeRunHooks {
+  // Called after every fill with the number of steps every SAE has done; the buffer's sampler
+  // state there is what a checkpoint must keep (ActivationBuffer::sampler_state()).
+  std::function<void(std::int64_t step, const ActivationBuffer&)> on_fill;
+  std::function<void(const SaeProgress&)> on_step;  // after every step of every SAE
+  std::int64_t stop_at = -1;
+  // Resume: the fill count and the sampler state saved at the end of a fill (steps must then
+  // equal every trainer's steps_done()).
+  bool resume = false;
+  std::int64_t resume_fills = 0;
+  std::pair<std::uint64_t, std::uint64_t> resume_sampler{0, 0};
+};
+
+inline index_t steps_per_fill(const ActivationBuffer& buf, const SaeTrainOptions& o) {
+  return std::max<index_t>(1, (buf.rows() * o.reuse) / o.batch);
+}
+
+struct SaeRunTiming {
+  double harvest_seconds = 0;
+  std::vector<double> train_seconds;  // per target
+};
+
+inline SaeRunTiming train_saes(ActivationBuffer& buf, std::vector<SaeTrainer*> trainers, const SaeTrainOptions& o,
+                               const SaeRunHooks& hooks) {
+  BILIN_CHECK(trainers.size() == buf.targets().size(), "train_saes", trainers.size(), " trainers for ",
+              buf.targets().size(), " hook targets");
+  using clock = std::chrono::steady_clock;
+  auto secs = [](clock::time_point a) { return std::chrono::duration<double>(clock::now() - a).count(); };
+  SaeRunTiming timing;
+  timing.train_seconds.assign(trainers.size(), 0.0);
+  const index_t spf = steps_per_fill(buf, o);
+  std::int64_t step = trainers.empty() ? 0 : trainers[0]->steps_done();
+  for (auto* t : trainers)
+    BILIN_CHECK(t->steps_done() == step, "train_saes", "the SAEs have done different numbers of steps (", step, ", ",
+                t->steps_done(), ")");
+  if (hooks.resume) {
+    buf.set_sampler_state(hooks.resume_sampler);
+    buf.set_fill_count(hooks.resume_fills);
+  }
+  const std::int64_t stop = hooks.stop_at >= 0 ? std::min<std::int64_t>(hooks.stop_at, o.steps) : o.steps;
+  while (step < stop) {
+    const clock::time_point h0 = clock::now();
+    buf.refill();
+    timing.harvest_seconds += secs(h0);
+    const std::int64_t fill_start = step;
+    const std::int64_t fill_end = std::min<std::int64_t>(o.steps, fill_start + spf);
+    for (std::size_t i = 0; i < trainers.size(); ++i) {
+      for (std::int64_t s = fill_start; s < fill_end; ++s) {
+        const clock::time_point t0 = clock::now();
+        const TensorF x = buf.batch(i, (s - fill_start) * o.batch, o.batch);
+        const double loss = trainers[i]->step(x);
+        timing.train_seconds[i] += secs(t0);
+        if (hooks.on_step) hooks.on_step({i, s + 1, loss, trainers[i]->lr(), timing.train_seconds[i]});
+      }
+    }
+    step = fill_end;
+    if (hooks.on_fill) hooks.on_fill(step, buf);
+  }
+  return timing;
+}
+
+}  // namespace bilin::train
