@@ -90,7 +90,7 @@ struct Inputs {
   std::vector<std::int64_t> labels;
   std::vector<std::string> names;
   index_t N = 0, D = 784, C = 0;
-  ExplorerOptions explorer;  // with --explorer: the page's samples and exactness-check images
+  ExplorerOptions explorer{};  // with --explorer: the page's samples and exactness-check images
 };
 
 // Results of the analysis steps, in the order main runs them.

@@ -1,8 +1,10 @@
-// examples/lm_common.hpp — driver pieces shared by the LM programs (train_tinylm, generate): the
-// process restart that sets the runtime environment, the default data folder and a clock. The
-// LM's data preparation, checkpoints and training loop are library pieces: data/tinystories.hpp,
-// train/lm_checkpoint.hpp, train/lm_trainer.hpp.
+// examples/lm_common.hpp — driver pieces shared by the LM programs (train_tinylm, generate,
+// train_sae): the process restart that sets the runtime environment, the allocator setting for
+// training steps, the default data folder and a clock. The LM's data preparation, checkpoints
+// and training loop are library pieces: data/tinystories.hpp, train/lm_checkpoint.hpp,
+// train/lm_trainer.hpp.
 #pragma once
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -44,6 +46,15 @@ inline void reexec_with_runtime_env(char** argv) {
     changed = true;
   }
   if (changed) ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+}
+
+// A training step allocates and frees the same large blocks over and over (activations, logits
+// and their gradients). glibc maps every block of 32 MiB or more fresh from the kernel, which
+// zero-fills it each time; with mmap off and a high trim threshold, freed blocks stay in the
+// heap and the next step reuses them.
+inline void keep_freed_blocks_in_heap() {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 inline double now_seconds() {

@@ -308,7 +308,7 @@ void print_summary(const RunFlags& rf, const train::TrainConfig& cfg, const data
   s["median_epoch_seconds"] = sorted.empty() ? 0.0 : sorted[sorted.size() / 2];
   s["threads"] = threads;
   s["seed"] = static_cast<std::int64_t>(cfg.seed);
-  s["simd"] = xsimd::default_arch::name();
+  s["simd"] = bilin::simd::arch_name();
   s["checkpoint"] = model_path;
   s["resume_checkpoint"] = ckpt_path;
   s["metrics"] = metrics_path;
@@ -338,7 +338,7 @@ int run(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 
   const auto t_start = std::chrono::steady_clock::now();
-  std::fprintf(stderr, "train_mnist: simd %s, threads %d, seed %llu\n", xsimd::default_arch::name(), rf.threads,
+  std::fprintf(stderr, "train_mnist: simd %s, threads %d, seed %llu\n", bilin::simd::arch_name(), rf.threads,
                static_cast<unsigned long long>(cfg.seed));
   const data::MnistData mnist = data::load_mnist(rf.data_dir);
   data::ImageDataset train_set = data::ImageDataset::from_mnist(mnist.train);

@@ -332,11 +332,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
 
 int main(int argc, char** argv) {
   lm::reexec_with_runtime_env(argv);
-  // A step allocates the same large blocks (the [batch, n] pre-activations, gradients) over and
-  // over; glibc would map each fresh from the kernel, which zero-fills it. With mmap off and a
-  // high trim threshold freed blocks stay in the heap for the next step (as train_tinylm does).
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  lm::keep_freed_blocks_in_heap();
   try {
     Flags f = make_flags();
     if (!f.parse(argc, argv)) return 0;

@@ -258,13 +258,8 @@ int train_run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A step allocates and frees the same activation sizes over and over. glibc maps every block
-  // of 32 MiB or more (the logits, 64 MiB, and their gradient) fresh from the kernel, which
-  // zero-fills it: 21% of a step's samples were in the kernel's clear_page. With mmap off and a
-  // high trim threshold, freed blocks stay in the heap and the next step reuses them.
   lm::reexec_with_runtime_env(argv);
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  lm::keep_freed_blocks_in_heap();
   try {
     Options o;
     if (!parse(argc, argv, o)) return 0;

@@ -40,6 +40,7 @@
 #include "ops/rmsnorm.hpp"
 #include "ops/rope.hpp"
 #include "ops/softmax.hpp"
+#include "ops/sparse_code.hpp"
 #include "ops/views.hpp"
 
 // modules and optimizers
@@ -53,9 +54,11 @@
 #include "nn/linear.hpp"
 #include "nn/module.hpp"
 #include "nn/rmsnorm.hpp"
+#include "nn/sae.hpp"
 #include "nn/transformer.hpp"
 #include "optim/adamw.hpp"
 #include "optim/clip.hpp"
+#include "optim/constrained_adam.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
 #include "optim/sgd.hpp"

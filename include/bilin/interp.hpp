@@ -3,9 +3,9 @@
 // Contract: includes interp/ (the bilinear tensor, interaction matrices Q(u) and their
 // per-output eigendecomposition, truncation curves, weight-only adversarial directions, the
 // quadratic classifier read from a checkpoint, explanations of single inputs, the in-browser
-// explorer page, the toy tasks, figures and report sections). Pulls in bilin/core.hpp's
-// modules, bilin/linalg.hpp's eigensolvers and the io/ pieces the figures need, stb's PNG
-// encoder included.
+// explorer page, SAE feature dashboards, the toy tasks, figures and report sections). Pulls in
+// bilin/core.hpp's modules, bilin/linalg.hpp's eigensolvers and the io/ pieces the figures need,
+// stb's PNG encoder included.
 #pragma once
 
 #include "interp/adversarial.hpp"
@@ -15,6 +15,7 @@
 #include "interp/explorer.hpp"
 #include "interp/figures.hpp"
 #include "interp/quadratic_classifier.hpp"
+#include "interp/sae_features.hpp"
 #include "interp/spectral.hpp"
 #include "interp/toy.hpp"
 #include "interp/truncation.hpp"

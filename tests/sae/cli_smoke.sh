@@ -58,7 +58,12 @@ na=$(grep -o '"nmse":[^,]*' "$work/a.out"); ne=$(grep -o '"nmse":[^,]*' "$work/e
 # errors
 if "$sae" "${base[@]/$ck/$work/a/sae.safetensors}" --out "$work/x" > /dev/null 2> "$work/x1.err"; then fail "an SAE file accepted as LM"; fi
 grep -q "not a train_tinylm checkpoint" "$work/x1.err" || fail "unclear not-a-transformer error: $(cat "$work/x1.err")"
-"$lmtrain" "${lm[@]}" --d-model 48 --steps 2 --out "$work/lm48" > /dev/null 2>&1 || fail "train_tinylm d 48"
+# the tiny LM's flags with --d-model 48 and --steps 2 (a flag may be given once)
+lm48=("${lm[@]}")
+for i in "${!lm48[@]}"; do
+  case "${lm48[$i]}" in --d-model) lm48[$((i + 1))]=48 ;; --steps) lm48[$((i + 1))]=2 ;; esac
+done
+"$lmtrain" "${lm48[@]}" --out "$work/lm48" > /dev/null 2>&1 || fail "train_tinylm d 48"
 if "$sae" "${base[@]/$ck/$work/lm48/ckpt.safetensors}" --eval-sae "$work/a/sae.safetensors" > /dev/null 2> "$work/x2.err"; then fail "SAE with the wrong d accepted"; fi
 grep -q "the SAE's d = 32 does not match the hook point mlp_out of the language model (d_model = 48)" "$work/x2.err" || fail "unclear d error: $(cat "$work/x2.err")"
 size=$(stat -c %s "$work/a/sae.safetensors")

@@ -5,7 +5,8 @@
 // GEMM, the linalg vector kernels, the elementwise maps and reductions, the fused ops), chosen
 // at compile time from what -march enabled: AVX-512F, else AVX2 with FMA, else SSE2, else none
 // (void: scalar code only). simd::batch<T> is the vector of T on it, simd::vectorized<T> says
-// whether T (float or double) has a vector path on it, simd::has_fma whether a·b + c fuses.
+// whether T (float or double) has a vector path on it, simd::has_fma whether a·b + c fuses,
+// simd::arch_name() its name.
 // Why AVX-512F and never xsimd's default_arch: on an AVX-512BW machine xsimd 8.1 picks avx512bw,
 // whose integer `select` (reached from xsimd::log, exp, pow …) does not compile at -O0 with
 // g++ 12 (the AVX-512BW blend intrinsics are macros with casts there); float and double code
@@ -52,6 +53,15 @@ inline constexpr bool has_fma = false;
 using arch = void;
 inline constexpr bool has_fma = false;
 #endif
+
+// The target's name as programs print it: xsimd's ("avx512f", "fma3+avx2", "sse2") or "scalar".
+inline const char* arch_name() {
+#if XSIMD_WITH_AVX512F || XSIMD_WITH_FMA3_AVX2 || XSIMD_WITH_SSE2
+  return arch::name();
+#else
+  return "scalar";
+#endif
+}
 
 template <class T>
 inline constexpr bool vectorized = !std::is_void_v<arch> && (std::is_same_v<T, float> || std::is_same_v<T, double>);

@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "../io/checkpoint.hpp"
+#include "checkpoint.hpp"
 #include "../nn/sae.hpp"
 #include "../optim/constrained_adam.hpp"
 #include "../optim/schedule.hpp"
