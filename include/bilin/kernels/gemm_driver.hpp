@@ -82,11 +82,41 @@ T* thread_scratch(std::size_t n) {
 template <class T>
 using kernel_fn = void (*)(index_t, const T*, index_t, const T*, T, T, T*, index_t);
 
-// table[ak][mr]: the micro-kernel for mr rows (1..MR) and A layout (ak = k-major).
+// Row counts that get a kernel of their own: the powers of two below MR, and MR. An edge panel
+// of mr rows runs the kernel for kernel_rows<MR>(mr) ≥ mr rows (the smallest of those) on a
+// zero-padded copy of its A rows; a full set of 1..MR kernels would cost a compile of every row
+// count in every program that multiplies matrices, for edge panels that are a small share of
+// the work. Each row's sum does not depend on the kernel's row count (gemm_microkernel.hpp), so
+// the padded run gives the same bits as an exact-size kernel would.
+template <int MR>
+constexpr int kernel_rows(int mr) {
+  int r = 1;
+  while (r < mr) r *= 2;
+  return r < MR ? r : MR;
+}
+
+// table[ak][mr]: the micro-kernel run for mr rows (1..MR), kernel_rows<MR>(mr) tall, and A
+// layout (ak = k-major).
 template <class T, int MR, int NV, std::size_t... I>
 constexpr std::array<std::array<kernel_fn<T>, MR + 1>, 2> make_kernel_table(std::index_sequence<I...>) {
-  return {{{nullptr, &micro_kernel<T, static_cast<int>(I) + 1, NV, false>...},
-           {nullptr, &micro_kernel<T, static_cast<int>(I) + 1, NV, true>...}}};
+  return {{{nullptr, &micro_kernel<T, kernel_rows<MR>(static_cast<int>(I) + 1), NV, false>...},
+           {nullptr, &micro_kernel<T, kernel_rows<MR>(static_cast<int>(I) + 1), NV, true>...}}};
+}
+
+// Copy the mr×kb A panel at ap (stride as; k-major or row layout as the kernel reads it) into
+// dst as `rows` rows in the same layout, rows past mr zero. Returns the stride for dst.
+template <class T>
+index_t pad_a_panel(bool k_major, const T* ap, index_t as, int mr, int rows, index_t kb, T* dst) {
+  if (k_major) {
+    for (index_t k = 0; k < kb; ++k) {
+      std::copy_n(ap + k * as, mr, dst + k * rows);
+      std::fill_n(dst + k * rows + mr, rows - mr, T(0));
+    }
+    return rows;
+  }
+  for (int i = 0; i < mr; ++i) std::copy_n(ap + i * as, kb, dst + i * kb);
+  std::fill_n(dst + mr * kb, (rows - mr) * kb, T(0));
+  return kb;
 }
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
@@ -121,6 +151,7 @@ void gemm_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, 
     const index_t row0 = M * ti / tm, row1 = M * (ti + 1) / tm;
     const index_t mc = row1 > row0 ? balanced_block(row1 - row0, Blocking::MC, MR) : MR;
     T* const apack = thread_scratch<T, 1>(static_cast<std::size_t>(packed_a_size(mc, kc)));
+    T* const apad = thread_scratch<T, 2>(static_cast<std::size_t>(MR * kc));
     const auto& kern = kernels[ta == Trans::T];
     const bool a_in_place = ta == Trans::N && a_rows_streamable(lda * index_t(sizeof(T)), MR);
     alignas(64) T tile[MR * NR];
@@ -142,22 +173,32 @@ void gemm_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, 
           index_t as = lda;
           if (a_in_place) abase = A + ic * lda + pc;
           else as = pack_a(ta, A, lda, ic, mb, pc, kb, apack);
+          // The block's last panel may be short: pad its A rows once, for every q.
+          const index_t ir_edge = (mb - 1) / MR * MR;
+          const int mr_edge = static_cast<int>(mb - ir_edge);
+          const T* ap_edge = abase + (ta == Trans::N ? ir_edge * as : ir_edge);
+          index_t as_edge = as;
+          if (kernel_rows<MR>(mr_edge) != mr_edge) {
+            as_edge = pad_a_panel(ta == Trans::T, ap_edge, as, mr_edge, kernel_rows<MR>(mr_edge), kb, apad);
+            ap_edge = apad;
+          }
           for (index_t q = q0; q < q1; ++q) {
             const T* bp = bpack + q * NR * kb;
             const index_t j = jc + q * NR;
             const int nr = static_cast<int>(std::min<index_t>(NR, N - j));
             for (index_t ir = 0; ir < mb; ir += MR) {
               const int mr = static_cast<int>(std::min<index_t>(MR, mb - ir));
-              const T* ap = abase + (ta == Trans::N ? ir * as : ir);
+              const bool edge = ir == ir_edge;
+              const T* ap = edge ? ap_edge : abase + (ta == Trans::N ? ir * as : ir);
               T* c = C + (ic + ir) * ldc + j;
-              if (nr == NR) {
-                kern[mr](kb, ap, as, bp, alpha, beta_eff, c, ldc);
+              if (nr == NR && kernel_rows<MR>(mr) == mr) {
+                kern[mr](kb, ap, edge ? as_edge : as, bp, alpha, beta_eff, c, ldc);
               } else {
-                // Right edge: run the same kernel on a full-width copy of the tile.
+                // Right edge or padded rows: run the kernel on a full-size copy of the tile.
                 if (beta_eff != T(0))
                   for (int r = 0; r < mr; ++r)
                     for (int s = 0; s < nr; ++s) tile[r * NR + s] = c[r * ldc + s];
-                kern[mr](kb, ap, as, bp, alpha, beta_eff, tile, NR);
+                kern[mr](kb, ap, edge ? as_edge : as, bp, alpha, beta_eff, tile, NR);
                 for (int r = 0; r < mr; ++r)
                   for (int s = 0; s < nr; ++s) c[r * ldc + s] = tile[r * NR + s];
               }
