@@ -234,7 +234,10 @@ def run_bilin(args, binary, dump=None, steps=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_torch(args, env_kind, check_file=None, spin=None):
+def peer_env(env_kind, spin=None):
+    """The environment a PyTorch worker runs in: env_kind "avx512" lets OpenBLAS pick its own
+    kernels (OPENBLAS_CORETYPE unset), "default" keeps the machine's; spin "default" unsets
+    GOMP_SPINCOUNT (libgomp's default), another value sets it, None leaves it as it is."""
     env = dict(os.environ)
     if env_kind == "avx512":
         env.pop("OPENBLAS_CORETYPE", None)
@@ -242,6 +245,11 @@ def run_torch(args, env_kind, check_file=None, spin=None):
         env.pop("GOMP_SPINCOUNT", None)
     elif spin is not None:
         env["GOMP_SPINCOUNT"] = spin
+    return env
+
+
+def run_torch(args, env_kind, check_file=None, spin=None):
+    env = peer_env(env_kind, spin)
     cmd = [sys.executable, os.path.abspath(__file__), "--worker"] + [a for a in sys.argv[1:] if a != "--worker"]
     if check_file:  # the check only; no timed steps
         cmd += ["--check-file", check_file, "--steps", "0"]

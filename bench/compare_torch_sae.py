@@ -37,7 +37,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # re-exec under a python with torch and the runtime settings train_sae gives itself
-from compare_torch_lm import ensure_interpreter  # noqa: E402
+from compare_torch_lm import ensure_interpreter, peer_env  # noqa: E402
 
 
 def official_sae_classes():
@@ -122,13 +122,7 @@ def run_bilin(args, binary):
 
 
 def run_torch(args, env_kind, spin):
-    env = dict(os.environ)
-    if env_kind == "avx512":
-        env.pop("OPENBLAS_CORETYPE", None)
-    if spin == "default":
-        env.pop("GOMP_SPINCOUNT", None)
-    else:
-        env["GOMP_SPINCOUNT"] = spin
+    env = peer_env(env_kind, spin)
     cmd = [sys.executable, os.path.abspath(__file__), "--worker"] + [a for a in sys.argv[1:] if a != "--worker"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
