@@ -94,6 +94,57 @@ TEST_CASE("causal_attention: the future never changes the past") {
     }
 }
 
+TEST_CASE("causal_attention: a non-finite value at a later position never reaches an earlier one") {
+  Generator gen(9);
+  const index_t Tn = 20, D = 4, H = 2, bad = 15;
+  auto clean = TensorD::randn({1, Tn, 3 * D}, gen);
+  auto seed = TensorD::randn({1, Tn, D}, gen);
+  auto run = [&](const TensorD& in, const TensorD& g) {
+    auto x = in.clone();
+    x.requires_grad_();
+    auto y = causal_attention(x, H);
+    y.backward(g);
+    return std::pair{y.detach(), x.grad()};
+  };
+  const auto [y0, g0] = run(clean, seed);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  SECTION("NaN in v and k: the outputs and the query gradients before it are unchanged") {
+    auto x = clean.clone();
+    for (index_t c = D; c < 3 * D; ++c) x.at({0, bad, c}) = nan;  // k and v of every head
+    const auto [y1, g1] = run(x, seed);
+    for (index_t t = 0; t < bad; ++t)
+      for (index_t c = 0; c < D; ++c) {
+        CHECK(std::abs(y1.at({0, t, c}) - y0.at({0, t, c})) < 1e-12);
+        CHECK(std::abs(g1.at({0, t, c}) - g0.at({0, t, c})) < 1e-12);  // dq
+      }
+  }
+  SECTION("Inf in q: the key and value gradients of later positions are unchanged") {
+    auto x = clean.clone();
+    auto g = seed.clone();
+    for (index_t c = 0; c < D; ++c) x.at({0, bad, c}) = std::numeric_limits<double>::infinity();
+    for (index_t c = 0; c < D; ++c) g.at({0, bad, c}) = 0;  // row `bad`'s own output is not finite
+    auto ref = seed.clone();
+    for (index_t c = 0; c < D; ++c) ref.at({0, bad, c}) = 0;
+    const auto [yr, gr] = run(clean, ref);
+    const auto [y1, g1] = run(x, g);
+    for (index_t t = bad + 1; t < Tn; ++t)
+      for (index_t c = D; c < 3 * D; ++c) CHECK(std::abs(g1.at({0, t, c}) - gr.at({0, t, c})) < 1e-12);
+  }
+  SECTION("NaN in the output gradient: later key/value and other query gradients are unchanged") {
+    auto g = seed.clone();
+    for (index_t c = 0; c < D; ++c) g.at({0, bad, c}) = nan;
+    auto ref = seed.clone();
+    for (index_t c = 0; c < D; ++c) ref.at({0, bad, c}) = 0;
+    const auto [yr, gr] = run(clean, ref);
+    const auto [y1, g1] = run(clean, g);
+    for (index_t t = 0; t < Tn; ++t)
+      for (index_t c = 0; c < 3 * D; ++c) {
+        const bool may_see = (c < D) ? t == bad : t <= bad;
+        if (!may_see) CHECK(std::abs(g1.at({0, t, c}) - gr.at({0, t, c})) < 1e-12);
+      }
+  }
+}
+
 TEST_CASE("causal_attention rejects bad shapes") {
   CHECK_THROWS_WITH(causal_attention(TensorF::zeros({2, 3}), 1), Contains("causal_attention"));
   CHECK_THROWS_WITH(causal_attention(TensorF::zeros({1, 3, 10}), 2), Contains("n_head"));

@@ -18,6 +18,10 @@
 // - kernels::attention_forward_head is the raw kernel of one head with queries at positions
 //   q_offset.. (used with a KV cache by nn/generate.hpp: one query row at q_offset = t over
 //   t + 1 cached keys).
+// - Non-finite values stay where causality puts them: a NaN or Inf in a later position's q, k,
+//   v (or, in backward, its output gradient) never reaches an earlier position's output or
+//   gradient. The block GEMMs multiply masked zeros by later rows, and 0 · NaN is NaN, so a
+//   block whose later rows are not all finite runs row by row over exactly the visible keys.
 // - Errors (bilin::Error "causal_attention"): qkv not 3-D, last axis not divisible by 3·n_head.
 #pragma once
 #include <algorithm>
@@ -89,6 +93,15 @@ T row_max(const T* row, index_t n) {
   return m;
 }
 
+// Whether rows [r0, r1) × [0, dh) of a matrix with leading dimension ld are all finite.
+template <class T>
+bool rows_finite(const T* a, index_t ld, index_t r0, index_t r1, index_t dh) {
+  for (index_t r = r0; r < r1; ++r)
+    for (index_t c = 0; c < dh; ++c)
+      if (!std::isfinite(a[r * ld + c])) return false;
+  return true;
+}
+
 // One head: Tq query rows at positions q_offset.., Tk = q_offset + Tq keys. Writes o (Tq × dh,
 // leading dimension ldo) and, when lse is non-null, the log-sum-exp of each scaled score row.
 template <class T>
@@ -111,7 +124,13 @@ void attention_forward_head(const T* q, index_t ldq, const T* k, index_t ldk, co
       std::fill(row + n, row + lim, T(0));
       if (lse) lse[r0 + i] = static_cast<T>(static_cast<double>(m) + std::log(s));
     }
-    gemm(Trans::N, Trans::N, rb, dh, lim, T(1), S, lim, v, ldv, T(0), o + r0 * ldo, ldo);
+    if (rows_finite(v, ldv, q_offset + r0 + 1, lim, dh)) {
+      gemm(Trans::N, Trans::N, rb, dh, lim, T(1), S, lim, v, ldv, T(0), o + r0 * ldo, ldo);
+    } else {
+      for (index_t i = 0; i < rb; ++i)
+        gemm(Trans::N, Trans::N, index_t{1}, dh, q_offset + r0 + i + 1, T(1), S + i * lim, lim, v, ldv, T(0),
+             o + (r0 + i) * ldo, ldo);
+    }
   }
 }
 
@@ -158,9 +177,19 @@ void attention_backward_head(const T* q, const T* k, const T* v, index_t ld, con
       std::fill(dprow + n, dprow + lim, T(0));
     }
     // dV[0:lim] += Pᵀ dO[r0:r1];  dQ[r0:r1] = dS K[0:lim];  dK[0:lim] += dSᵀ Q[r0:r1]
-    gemm(Trans::T, Trans::N, lim, dh, rb, T(1), P, lim, dout + r0 * ldo, ldo, T(1), dv, ld);
-    gemm(Trans::N, Trans::N, rb, dh, lim, T(1), dP, lim, k, ld, T(0), dq + r0 * ld, ld);
-    gemm(Trans::T, Trans::N, lim, dh, rb, T(1), dP, lim, q + r0 * ld, ld, T(1), dk, ld);
+    if (rows_finite(dout, ldo, r0, r1 - 1, dh) && rows_finite(q, ld, r0, r1 - 1, dh) &&
+        rows_finite(k, ld, r0 + 1, r1, dh)) {
+      gemm(Trans::T, Trans::N, lim, dh, rb, T(1), P, lim, dout + r0 * ldo, ldo, T(1), dv, ld);
+      gemm(Trans::N, Trans::N, rb, dh, lim, T(1), dP, lim, k, ld, T(0), dq + r0 * ld, ld);
+      gemm(Trans::T, Trans::N, lim, dh, rb, T(1), dP, lim, q + r0 * ld, ld, T(1), dk, ld);
+    } else {
+      for (index_t i = 0; i < rb; ++i) {
+        const index_t n = r0 + i + 1, r = r0 + i;
+        gemm(Trans::T, Trans::N, n, dh, index_t{1}, T(1), P + i * lim, lim, dout + r * ldo, ldo, T(1), dv, ld);
+        gemm(Trans::N, Trans::N, index_t{1}, dh, n, T(1), dP + i * lim, lim, k, ld, T(0), dq + r * ld, ld);
+        gemm(Trans::T, Trans::N, n, dh, index_t{1}, T(1), dP + i * lim, lim, q + r * ld, ld, T(1), dk, ld);
+      }
+    }
   }
 }
 
