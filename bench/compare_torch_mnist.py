@@ -38,6 +38,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_torch_lm import peer_env  # noqa: E402
+
 
 def read_idx(path):
     import numpy as np
@@ -131,13 +134,9 @@ def base_env(args):
 
 
 def run_torch(args, batch, epochs, env_kind, spin="default"):
-    env = base_env(args)
-    if env_kind == "avx512":
-        env.pop("OPENBLAS_CORETYPE", None)
-    if spin == "default":
-        env.pop("GOMP_SPINCOUNT", None)
-    else:
-        env["GOMP_SPINCOUNT"] = spin
+    env = peer_env(env_kind, spin)
+    if args.omp_wait_policy != "default":
+        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--data-dir", args.data_dir,
            "--batch", str(batch), "--epochs", str(epochs), "--threads", str(args.threads), "--seed", "42",
            "--hidden", "512", "--lr", "1e-3", "--wd", "0.5", "--noise", "0.4", "--noise-p", "0.5"]
