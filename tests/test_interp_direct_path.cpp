@@ -222,6 +222,19 @@ TEST_CASE("token interaction eigenpairs through the thin QR equal the dense V×V
     for (index_t i = d; i < V; ++i) CHECK(std::fabs(ref.values.data()[order[i]]) < 1e-9 * top);
     const auto te2 = interp::token_interaction_eigen(basis, Q, 3);
     for (index_t i = 0; i < 3; ++i) CHECK(te2.values[i] == Approx(te.values[i]).margin(1e-12 * top));
+    // On a token subset: the dense matrix's principal submatrix.
+    const std::vector<index_t> sub = {3, 5, 8, 13, 21, 34, 1, 2, 39, 0, 7};
+    const auto sb = interp::token_basis(w.inputs, sub);
+    const index_t S = static_cast<index_t>(sub.size());
+    TensorD Ms = TensorD::empty({S, S});
+    for (index_t a = 0; a < S; ++a)
+      for (index_t b = 0; b < S; ++b) Ms.data()[a * S + b] = M.data()[sub[a] * V + sub[b]];
+    const auto rs = linalg::eigh(Ms, opt);
+    double big = 0;
+    for (index_t i = 0; i < S; ++i) big = std::max(big, std::fabs(rs.values.data()[i]));
+    const auto ts = interp::token_interaction_eigen(sb, Q, 1);
+    CHECK(std::fabs(ts.values[0]) == Approx(big).epsilon(1e-9));
+    CHECK(ts.tokens == sub);
   }
 }
 

@@ -25,15 +25,19 @@
 //   d×d matrix R Q Rᵀ = S Λ Sᵀ, so M_u = (Z S) Λ (Z S)ᵀ. It returns the k eigenpairs of largest
 //   |λ| (|λ| descending), eigenvectors as rows [k, Vc] of unit norm, each signed so that its
 //   largest-magnitude entry is positive; the other Vc − d eigenvalues of M_u are exactly 0.
+//   token_basis(X, tokens) restricts M_u to a token subset (rows of X; e.g. the most frequent
+//   tokens of the text, most_frequent_tokens(text, Vc, n)); TokenEigen::tokens names the columns.
 // - Next-token statistics: next_token_counts(text, Vc, top_n) counts, for the top_n most
 //   frequent tokens t of the text (as predecessors; ties: lower id), how often each token
 //   follows t. direct_path_agreement(D, counts, k) gives per token t the Spearman correlation
 //   (interp/correlation.hpp, tie-corrected) of D[:, t] with log(1 + count(t → o)) over all o,
 //   and the overlap of the two top-k sets (|∩|/k); with mean and median over the tokens whose
 //   correlation is defined.
-// - analyze_direct_path(model, layer, text, chosen, opt) runs all of the above for a set of
-//   chosen tokens (tables and token-interaction eigenvectors of their unembedding directions)
-//   and returns it with timings; interp/lm_sections.hpp renders it.
+// - analyze_direct_path(w, text, chosen, opt) runs all of the above for a set of chosen tokens
+//   (tables, token-interaction eigenvectors of their unembedding directions, and D[:, t] beside
+//   the log counts when t is among the counted tokens) and returns it with timings;
+//   interp/lm_sections.hpp renders it. single_token_ids(tokenizer, words) picks the chosen
+//   tokens from words.
 // - Shapes are checked; errors (bilin::Error, op "direct_path") name the bad layer, shape,
 //   token id or text length.
 #pragma once
@@ -41,6 +45,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <span>
@@ -207,17 +212,40 @@ std::vector<TokenScore> preceding(const Tensor<T>& D, index_t o, index_t k, bool
 
 struct TokenEigen {
   std::vector<double> values;  // [k], |λ| descending
-  Tensor<double> vectors;      // [k, Vc], unit rows
+  Tensor<double> vectors;      // [k, n] unit rows over the basis tokens
+  std::vector<index_t> tokens; // [n] token id of each column
+};
+
+// The thin QR of the normalized embeddings of a set of tokens (all tokens when `tokens` is empty).
+struct TokenBasis {
+  linalg::ThinQR qr;
+  std::vector<index_t> tokens;  // row r of the basis is token tokens[r]
 };
 
 template <class T>
-linalg::ThinQR token_basis(const Tensor<T>& inputs) {
-  return linalg::thin_qr(inputs);
+TokenBasis token_basis(const Tensor<T>& inputs, std::vector<index_t> tokens = {}) {
+  BILIN_CHECK(inputs.defined() && inputs.dim() == 2, "direct_path", "token inputs must be [vocab, d]");
+  const index_t Vc = inputs.size(0), dd = inputs.size(1);
+  if (tokens.empty()) {
+    tokens.resize(static_cast<std::size_t>(Vc));
+    std::iota(tokens.begin(), tokens.end(), index_t(0));
+  }
+  BILIN_CHECK(static_cast<index_t>(tokens.size()) >= dd, "direct_path", "a token basis needs at least d = ", dd,
+              " tokens, got ", tokens.size());
+  const Tensor<T> x = inputs.contiguous();
+  Tensor<T> sub = Tensor<T>::empty({static_cast<index_t>(tokens.size()), dd});
+  for (std::size_t r = 0; r < tokens.size(); ++r) {
+    BILIN_CHECK(tokens[r] >= 0 && tokens[r] < Vc, "direct_path", "basis token id ", tokens[r], " is outside [0, ", Vc,
+                ")");
+    std::copy_n(x.data() + tokens[r] * dd, dd, sub.data() + static_cast<index_t>(r) * dd);
+  }
+  return {linalg::thin_qr(sub), std::move(tokens)};
 }
 
 // Top-k (by |λ|) eigenpairs of M = X Q Xᵀ through the d×d matrix R Q Rᵀ; Q [d, d] symmetric.
 template <class T>
-TokenEigen token_interaction_eigen(const linalg::ThinQR& basis, const Tensor<T>& Q, index_t k) {
+TokenEigen token_interaction_eigen(const TokenBasis& tb, const Tensor<T>& Q, index_t k) {
+  const linalg::ThinQR& basis = tb.qr;
   const index_t Vc = basis.q.size(0), dd = basis.q.size(1);
   BILIN_CHECK(Q.defined() && Q.dim() == 2 && Q.size(0) == dd && Q.size(1) == dd, "direct_path",
               "interaction matrix must be [", dd, ", ", dd, "], got ", Q.defined() ? to_string(Q.shape()) : "none");
@@ -248,6 +276,7 @@ TokenEigen token_interaction_eigen(const linalg::ThinQR& basis, const Tensor<T>&
   // Selected eigenvectors of the small problem as rows, then Z S (rows: S_iᵀ Zᵀ).
   Tensor<double> sel = Tensor<double>::empty({got, dd});
   TokenEigen out;
+  out.tokens = tb.tokens;
   for (index_t i = 0; i < got; ++i) {
     out.values.push_back(r.values.data()[order[i]]);
     for (index_t j = 0; j < dd; ++j) sel.data()[i * dd + j] = r.vectors.data()[j * got + order[i]];
@@ -282,6 +311,22 @@ struct NextTokenCounts {
   std::vector<std::uint32_t> counts;     // [tokens.size(), vocab]: counts[i·vocab + o] = #(tokens[i] → o)
   std::uint64_t pairs = 0;               // adjacent pairs in the text
 };
+
+// Token ids by decreasing frequency in the text (ties: lower id), the first n that occur.
+inline std::vector<index_t> most_frequent_tokens(std::span<const data::token_t> text, index_t vocab, index_t n) {
+  std::vector<std::uint64_t> freq(static_cast<std::size_t>(vocab), 0);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    BILIN_CHECK(static_cast<index_t>(text[i]) < vocab, "direct_path", "token id ", text[i], " at position ", i,
+                " is outside the model's vocabulary of ", vocab);
+    ++freq[text[i]];
+  }
+  std::vector<index_t> order(static_cast<std::size_t>(vocab));
+  std::iota(order.begin(), order.end(), index_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) { return freq[a] > freq[b]; });
+  while (!order.empty() && freq[order.back()] == 0) order.pop_back();
+  if (static_cast<index_t>(order.size()) > n) order.resize(static_cast<std::size_t>(n));
+  return order;
+}
 
 inline NextTokenCounts next_token_counts(std::span<const data::token_t> text, index_t vocab, index_t top_n) {
   BILIN_CHECK(vocab >= 1 && top_n >= 1, "direct_path", "vocab and top_n must be positive, got ", vocab, " and ", top_n);
@@ -375,12 +420,19 @@ struct DirectPathOptions {
   index_t table_k = 10;      // rows of the preceding / following tables
   index_t eigen_k = 4;       // token-interaction eigenvectors per chosen token
   index_t list_k = 8;        // tokens listed per eigenvector side
+  // Token interaction matrices over the this many most frequent tokens of the text (0: the whole
+  // vocabulary). Rare tokens' embeddings are barely trained, yet normalized to the same norm as
+  // common ones, and would fill the eigenvector lists.
+  index_t interaction_tokens = 1000;
 };
 
 struct ChosenTokenAnalysis {
   index_t token = 0;
   std::vector<TokenScore> following_mlp, preceding_mlp, following_total;
   TokenEigen eigen;  // of M_{U_token}
+  // When the token is among the counted ones: D[:, token] and log(1 + count(token → o)).
+  std::vector<double> column, log_counts;
+  double spearman = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct DirectPathAnalysis {
@@ -425,7 +477,9 @@ DirectPathAnalysis analyze_direct_path(const DirectPathWeights<T>& w, std::span<
   a.agreement_total = direct_path_agreement(total, a.counts);
   a.seconds_agreement = secs(t0);
   t0 = Clock::now();
-  const linalg::ThinQR basis = token_basis(w.inputs);
+  const TokenBasis basis = token_basis(
+      w.inputs, opt.interaction_tokens > 0 ? most_frequent_tokens(text, Vc, std::max(opt.interaction_tokens, w.d()))
+                                           : std::vector<index_t>{});
   for (index_t t : chosen) {
     ChosenTokenAnalysis c;
     c.token = t;
@@ -434,6 +488,15 @@ DirectPathAnalysis analyze_direct_path(const DirectPathWeights<T>& w, std::span<
     c.following_total = following(total, t, opt.table_k);
     const Tensor<T> Q = interaction_matrix(w.W, w.V, w.P, unembed_direction(w, t));
     c.eigen = token_interaction_eigen(basis, Q, std::min(opt.eigen_k, w.d()));
+    const auto it = std::find(a.counts.tokens.begin(), a.counts.tokens.end(), t);
+    if (it != a.counts.tokens.end()) {
+      const std::size_t i = static_cast<std::size_t>(it - a.counts.tokens.begin());
+      for (index_t o = 0; o < Vc; ++o) {
+        c.column.push_back(static_cast<double>(D.data()[o * Vc + t]));
+        c.log_counts.push_back(std::log1p(static_cast<double>(a.counts.counts[i * static_cast<std::size_t>(Vc) + o])));
+      }
+      c.spearman = a.agreement_mlp.spearman[i];
+    }
     a.chosen.push_back(std::move(c));
   }
   a.seconds_eigen = secs(t0);
