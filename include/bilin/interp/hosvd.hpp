@@ -17,6 +17,10 @@
 //   total = ‖B‖_F² = Σ_all σ², so energy(k) = σ_k²/total is the share of the tensor in k.
 //   top = 0 keeps all C components, else the first min(top, C).
 // - hosvd_matrix(W, V, P, h, k) = Q(u_k)/σ_k [n, n] (zero matrix when σ_k = 0).
+// - classifier_hosvd(model, show) is the HOSVD of an image classifier's whole quadratic model
+//   (its per-class forms, biases and residual included; hosvd_of_forms) with the first `show`
+//   components' interaction matrices Q(u_k)/σ_k eigendecomposed (decompose_form: eigenvectors
+//   in the layer's input space and as pixel pictures) — the paper's App. D, Figs 17–18.
 // - Errors (bilin::Error, op "hosvd"): shapes as in interaction_matrix, an empty or ragged
 //   form list, k out of range.
 #pragma once
@@ -29,6 +33,8 @@
 #include "../kernels/gemm.hpp"
 #include "../linalg/eigh.hpp"
 #include "bilinear_tensor.hpp"
+#include "decompose.hpp"
+#include "quadratic_classifier.hpp"
 
 namespace bilin::interp {
 
@@ -130,6 +136,30 @@ Tensor<T> hosvd_matrix(const Tensor<T>& W, const Tensor<T>& V, const Tensor<T>& 
   const T scale = s > 0 ? static_cast<T>(1.0 / s) : T(0);
   for (index_t i = 0; i < q.numel(); ++i) q.data()[i] *= scale;
   return q;
+}
+
+template <class T>
+struct ClassifierHosvd {
+  Hosvd hosvd;
+  std::vector<Eigencomponents<T>> components;  // [show]: of Q(u_k)/σ_k
+};
+
+template <class T>
+ClassifierHosvd<T> classifier_hosvd(const BilinearClassifier<T>& model, index_t show, const DecomposeOptions& opt = {}) {
+  model.validate("classifier_hosvd");
+  const index_t C = model.num_classes();
+  std::vector<Tensor<T>> forms;
+  for (index_t c = 0; c < C; ++c) forms.push_back(model.interaction(class_direction<T>(C, c)));
+  ClassifierHosvd<T> r;
+  r.hosvd = hosvd_of_forms(forms);
+  for (index_t k = 0; k < std::min(show, r.hosvd.size()); ++k) {
+    Tensor<T> q = model.interaction(r.hosvd.template direction<T>(k));
+    const double s = r.hosvd.singular_values[k];
+    const T scale = s > 0 ? static_cast<T>(1.0 / s) : T(0);
+    for (index_t i = 0; i < q.numel(); ++i) q.data()[i] *= scale;
+    r.components.push_back(decompose_form(q, model.embed, model.layer_dim(), opt));
+  }
+  return r;
 }
 
 }  // namespace bilin::interp
