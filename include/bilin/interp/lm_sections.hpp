@@ -29,6 +29,7 @@
 #include "../io/svg.hpp"
 #include "direct_path.hpp"
 #include "figures.hpp"
+#include "hosvd_sections.hpp"
 #include "lm_hosvd.hpp"
 #include "sae_features.hpp"
 
@@ -169,19 +170,8 @@ inline void add_hosvd_section(io::HtmlReport& rep, const LmHosvdAnalysis& a, con
       "the residual stream) with an interaction matrix Q(u_k)/σ_k, found from the " + std::to_string(a.outputs) +
       "×" + std::to_string(a.outputs) + " Gram matrix without forming B. Energy = σ_k² / ‖B‖².");
   const auto& h = a.hosvd;
-  std::vector<double> x, e, cum;
-  double run = 0;
-  for (index_t k = 0; k < h.size(); ++k) {
-    run += h.energy(k);
-    x.push_back(static_cast<double>(k + 1));
-    e.push_back(h.energy(k));
-    cum.push_back(run);
-  }
-  io::Plot p;
-  p.title("HOSVD: share of the tensor per component").xlabel("component k").ylabel("share of ‖B‖²").size(640, 380);
-  p.logx();
-  p.line("σ_k² / ‖B‖²", x, e).line("cumulative", x, cum);
-  detail::add_plot(rep, p, "The singular-value spectrum of the flattened tensor.", figure_dir, "hosvd_spectrum.svg");
+  detail::add_plot(rep, hosvd_energy_plot(h), "The singular-value spectrum of the flattened tensor.", figure_dir,
+                   "hosvd_spectrum.svg");
   double top4 = 0;
   for (index_t k = 0; k < std::min<index_t>(4, h.size()); ++k) top4 += h.energy(k);
   std::vector<std::pair<std::string, std::string>> keys = {{"σ_1", fmt_num(h.size() ? h.singular_values[0] : 0, 4)},
