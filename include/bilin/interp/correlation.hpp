@@ -1,41 +1,23 @@
-// bilin/interp/correlation.hpp — Pearson and Spearman correlation of two samples.
+// bilin/interp/correlation.hpp — Spearman's rank correlation of two samples.
 //
 // Contract:
-// - pearson(x, y): Σ(x−x̄)(y−ȳ) / √(Σ(x−x̄)² Σ(y−ȳ)²), accumulated in double (two passes, so a
-//   large common offset does not cancel). NaN when either sample is constant (no defined
-//   correlation: callers decide how to count it rather than getting a silent 0).
 // - average_ranks(x): 1-based ranks with ties given the mean of the ranks they span (the
 //   "fractional ranking" Spearman's coefficient needs when values repeat, e.g. zero counts).
-// - spearman(x, y) = pearson(average_ranks(x), average_ranks(y)): the standard tie-corrected
-//   coefficient (scipy.stats.spearmanr's). NaN when either sample is constant.
-// - Errors (bilin::Error, op "pearson"/"spearman"): samples of different lengths or fewer
-//   than 2 values.
+// - spearman(x, y) = Pearson correlation (lowrank_correlation.hpp's pearson) of
+//   average_ranks(x) and average_ranks(y): the standard tie-corrected coefficient
+//   (scipy.stats.spearmanr's). NaN when either sample is constant: there is no defined
+//   correlation, and callers decide how to count it rather than getting a silent 0.
+// - Errors (bilin::Error, op "spearman"): samples of different lengths or fewer than 2 values.
 #pragma once
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <numeric>
 #include <vector>
 
 #include "../core/error.hpp"
+#include "lowrank_correlation.hpp"
 
 namespace bilin::interp {
-
-inline double pearson(const std::vector<double>& x, const std::vector<double>& y) {
-  BILIN_CHECK(x.size() == y.size() && x.size() >= 2, "pearson", "needs two samples of equal length >= 2, got ",
-              x.size(), " and ", y.size());
-  const double n = static_cast<double>(x.size());
-  double mx = 0, my = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) mx += x[i], my += y[i];
-  mx /= n, my /= n;
-  double sxy = 0, sxx = 0, syy = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double a = x[i] - mx, b = y[i] - my;
-    sxy += a * b, sxx += a * a, syy += b * b;
-  }
-  if (!(sxx > 0) || !(syy > 0)) return std::numeric_limits<double>::quiet_NaN();
-  return sxy / std::sqrt(sxx * syy);
-}
 
 inline std::vector<double> average_ranks(const std::vector<double>& x) {
   std::vector<std::size_t> idx(x.size());
@@ -55,7 +37,12 @@ inline std::vector<double> average_ranks(const std::vector<double>& x) {
 inline double spearman(const std::vector<double>& x, const std::vector<double>& y) {
   BILIN_CHECK(x.size() == y.size() && x.size() >= 2, "spearman", "needs two samples of equal length >= 2, got ",
               x.size(), " and ", y.size());
-  return pearson(average_ranks(x), average_ranks(y));
+  const auto constant = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [&](double a) { return a == v[0]; });
+  };
+  if (constant(x) || constant(y)) return std::numeric_limits<double>::quiet_NaN();
+  const auto rx = average_ranks(x), ry = average_ranks(y);
+  return pearson(rx.data(), ry.data(), static_cast<index_t>(rx.size()));
 }
 
 }  // namespace bilin::interp

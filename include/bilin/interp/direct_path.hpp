@@ -3,7 +3,8 @@
 //
 // Contract (Pearce, Dooms, Rigg, arXiv 2406.03947 §4, with the correct quadratic form; see
 // ../shared/PAPER-LM.md §2.6):
-// - DirectPathWeights<T> copies from layer `layer` of a Transformer (direct_path_weights):
+// - DirectPathWeights<T> holds one layer's pieces (direct_path_weights copies them from a
+//   Transformer<float>):
 //     embed   [Vc, d]  token embeddings E (wte)
 //     inputs  [Vc, d]  x_t = what the layer's MLP sees for token t alone: its input norm n2
 //                      applied to E_t (weightless RMSNorm: E_t/rms(E_t)); the attention and
@@ -11,8 +12,8 @@
 //     W, V    [h, d]   the bilinear halves (up.weight rows 0..h−1 and h..2h−1), P [d, h] (down)
 //     unembed [Vc, d]  lm_head rows, times the final norm's weight when that norm is affine
 //                      (a per-position scale of the final norm is not a weight and is left out)
-//   Only a bias-free bilinear MLP qualifies: a GLU/ReLU MLP or biases throw bilin::Error saying
-//   that Q(u) and the quadratic direct path are exact only for bias-free bilinear layers.
+//   Only a bias-free bilinear MLP qualifies: a GLU/ReLU MLP or biases throw bilin::Error
+//   (lm_mlp.hpp's bilinear_mlp) saying that Q(u) is exact only for bilinear layers.
 // - mlp_token_outputs(w) = P((W x_t) ⊙ (V x_t)) for every token, [Vc, d] (three GEMMs).
 // - bigram_map(w): D[o, t] = U_o · P((W x_t) ⊙ (V x_t)), [Vc (outputs o), Vc (inputs t)];
 //   embedding_map(w): the direct embedding → unembedding path U_o · E_t, same layout.
@@ -61,6 +62,7 @@
 #include "../nn/transformer.hpp"
 #include "bilinear_tensor.hpp"
 #include "correlation.hpp"
+#include "lm_mlp.hpp"
 
 namespace bilin::interp {
 
@@ -91,42 +93,21 @@ struct DirectPathWeights {
   }
 };
 
-namespace detail {
-template <class T>
-Tensor<T> copy_dense(const Tensor<T>& t) {
-  return t.contiguous().clone();
-}
-}  // namespace detail
-
-// The weights of layer `layer` of a bias-free bilinear-MLP transformer.
-template <class T>
-DirectPathWeights<T> direct_path_weights(nn::Transformer<T>& model, index_t layer) {
-  const auto& c = model.config();
-  BILIN_CHECK(layer >= 0 && layer < c.n_layer, "direct_path", "layer ", layer, " is out of range (the model has ",
-              c.n_layer, " layers)");
-  BILIN_CHECK(c.mlp == nn::MlpKind::Bilinear, "direct_path", "layer ", layer, " has a ", nn::mlp_kind_name(c.mlp),
-              " MLP: the quadratic direct path and Q(u) are exact only for bilinear layers (no gate)");
-  BILIN_CHECK(!c.bias, "direct_path", "the model has biases: the direct path is implemented for bias-free bilinear "
-              "MLPs (the paper's models)");
-  auto& block = model.block(static_cast<std::size_t>(layer));
-  auto up = std::dynamic_pointer_cast<nn::Bilinear<T>>(block.mlp->up);
-  BILIN_CHECK(up && up->gate() == Gate::None, "direct_path", "layer ", layer, "'s MLP is not a bilinear layer");
+// The weights of layer `layer` of a bias-free bilinear-MLP transformer (lm_mlp.hpp's
+// bilinear_mlp and unembedding_directions, whose checks name a GLU/ReLU MLP or biases).
+inline DirectPathWeights<float> direct_path_weights(nn::Transformer<float>& model, index_t layer) {
+  const LayerMlp mlp = bilinear_mlp(model, layer);
   NoGradGuard ng;
-  DirectPathWeights<T> w;
+  DirectPathWeights<float> w;
   w.layer = layer;
-  w.embed = detail::copy_dense(model.transformer->wte->weight);
-  w.inputs = detail::copy_dense(block.n2->forward(w.embed));
-  w.W = detail::copy_dense(up->w_l());
-  w.V = detail::copy_dense(up->w_r());
-  w.P = detail::copy_dense(block.mlp->down->weight);
-  w.unembed = detail::copy_dense(model.lm_head->weight);
-  const auto& nf = model.transformer->n_f;
-  if (nf->norm && nf->norm->weight.defined()) {
-    const Tensor<T> g = nf->norm->weight.contiguous();
-    const index_t Vc = w.unembed.size(0), dd = w.unembed.size(1);
-    for (index_t o = 0; o < Vc; ++o)
-      for (index_t j = 0; j < dd; ++j) w.unembed.data()[o * dd + j] *= g.data()[j];
-  }
+  w.embed = model.transformer->wte->weight.contiguous().clone();
+  w.inputs = model.block(static_cast<std::size_t>(layer)).n2->forward(w.embed).contiguous();
+  w.W = mlp.W;
+  w.V = mlp.V;
+  w.P = mlp.P;
+  std::vector<index_t> all(static_cast<std::size_t>(model.config().vocab));
+  std::iota(all.begin(), all.end(), index_t(0));
+  w.unembed = unembedding_directions(model, all);
   w.validate();
   return w;
 }

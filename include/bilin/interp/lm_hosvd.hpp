@@ -23,6 +23,7 @@
 #include "../linalg/eigh.hpp"
 #include "direct_path.hpp"
 #include "hosvd.hpp"
+#include "spectral.hpp"
 
 namespace bilin::interp {
 
@@ -72,11 +73,7 @@ LmHosvdAnalysis analyze_lm_hosvd(const DirectPathWeights<T>& w, const TokenBasis
     const Tensor<T> Q = hosvd_matrix(w.W, w.V, w.P, a.hosvd, k);
     linalg::EighOptions eo;
     eo.vectors = false;
-    const auto ev = linalg::eigh(Q.template to<double>(), eo);
-    double l1 = 0, l2 = 0;
-    for (index_t i = 0; i < ev.values.numel(); ++i)
-      l1 += std::fabs(ev.values.data()[i]), l2 += ev.values.data()[i] * ev.values.data()[i];
-    c.effective_rank = l2 > 0 ? l1 * l1 / l2 : 0;
+    c.effective_rank = l1l2_rank(to_doubles(linalg::eigh(Q.template to<double>(), eo).values));
     c.eigen = token_interaction_eigen(basis, Q, std::min(opt.eigen_k, dd));
     a.components.push_back(std::move(c));
   }
