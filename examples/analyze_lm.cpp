@@ -31,6 +31,7 @@
 #include <bilin/interp/latent_basis.hpp>
 #include <bilin/interp/lm_figures.hpp>
 #include <bilin/interp/lm_mlp.hpp>
+#include <bilin/interp/lm_sections.hpp>
 #include <bilin/interp/lowrank_correlation.hpp>
 #include <bilin/interp/sae_features.hpp>
 #include <bilin/interp/spectral.hpp>
@@ -166,7 +167,7 @@ SaeAt load_sae_for(const std::string& given, index_t layer, const std::vector<st
 // Held-out text and the activations of one layer.
 struct Text {
   data::BpeTokenizer tok;
-  std::vector<data::token_t> val;
+  std::vector<data::token_t> val, train;  // train: next-token counts of the direct-path check
   std::vector<std::uint64_t> starts;
   index_t ctx = 0;
   std::string decode(std::span<const data::token_t> t) const { return tok.decode(t); }
@@ -179,6 +180,7 @@ Text load_text(const Args& args, const LmModel& lm) {
   t.tok = dat.tokenizer;
   if (auto it = lm.meta.find("tokenizer"); it != lm.meta.end()) t.tok = data::BpeTokenizer::parse(it->second, lm.path + " (metadata 'tokenizer')");
   t.val = std::move(dat.val);
+  t.train = std::move(dat.train);
   t.ctx = lm.config.n_ctx;
   const auto all = data::eval_window_starts(t.val.size(), t.ctx, t.val.size());
   BILIN_CHECK(!all.empty(), "analyze_lm", "the held-out text has ", t.val.size(), " tokens, fewer than one window of ",
@@ -245,6 +247,7 @@ struct LayerResult {
   std::vector<std::vector<std::string>> out_contexts, in_contexts;
   CircuitAnalysis circuits;
   double circuit_seconds = 0;
+  TokenLevel token;  // direct path and HOSVD (lm_sections.hpp)
   double seconds = 0;
 };
 
@@ -425,6 +428,9 @@ LayerResult analyze_layer(const Args& args, LmModel& lm, const Text& text, index
       std::cerr << "  series " << r.series_k2.back().first << ": r(k=2) " << r.series_k2.back().second << "\n";
     }
   }
+  r.token = analyze_token_level(*lm.model, layer, text.train, text.tok);
+  std::cerr << "  direct path: Spearman " << r.token.direct.agreement_mlp.spearman_mean << "; HOSVD sigma_1 "
+            << r.token.hosvd.hosvd.singular_values[0] << "\n";
   r.seconds = now() - t0;
   return r;
 }
@@ -662,6 +668,8 @@ json::Value layer_summary(const LayerResult& r) {
   j["eigh_seconds"] = r.eigh_seconds;
   j["corr_seconds"] = r.corr_seconds;
   j["circuit_seconds"] = r.circuit_seconds;
+  const json::Value tl = token_level_json(r.token);
+  for (const auto& [k, v] : tl.as_object()) j[k] = v;
   j["layer_seconds"] = r.seconds;
   if (!r.series_k2.empty()) {
     json::Value s = json::Value::object();
@@ -719,6 +727,7 @@ std::vector<std::pair<std::string, io::AnyTensor>> export_tensors(const LayerRes
   }
   t.emplace_back(p + "spectral_measures", sm);
   t.emplace_back(p + "goe_eigenvalues", r.goe.values);
+  for (auto& x : token_level_tensors(r.token, p)) t.push_back(std::move(x));
   for (const auto& fc : r.circuits.features) {
     const std::string q = p + "circuit" + std::to_string(fc.feature) + ".";
     const index_t ns = static_cast<index_t>(fc.sub_features.size());
@@ -745,6 +754,7 @@ std::string write_outputs(const Args& args, const std::vector<LayerResult>& laye
     section_correlation(rep, r);
     section_spectra(rep, r);
     section_circuits(rep, r);
+    add_token_level_sections(rep, r.token);
   }
   rep.section("How this was computed");
   std::vector<std::vector<std::string>> rows;

@@ -18,6 +18,14 @@
 //   direct_path_scatter.svg, hosvd_spectrum.svg), atomically. HTML comes only from
 //   io/html_report.hpp blocks and SVG from io/svg.hpp.
 // - direct_path_json(a) / hosvd_json(a) give the key figures for a program's summary line.
+// - TokenLevel bundles both analyses of one layer for a program: analyze_token_level(model,
+//   layer, train_text, tokenizer, words) runs analyze_direct_path (chosen tokens: the words
+//   that are single tokens) and analyze_lm_hosvd over the same token basis (the
+//   DirectPathOptions::interaction_tokens most frequent tokens); add_token_level_sections
+//   renders both; token_level_json gives {"direct_path": …, "hosvd": …}; token_level_tensors
+//   gives the exportable arrays under a name prefix: direct_path_tokens (I64), direct_path_spearman,
+//   direct_path_top10_overlap (F64, per checked token), hosvd_singular_values (F64 [d]),
+//   hosvd_directions (F64 [d, d], row k = u_k).
 #pragma once
 #include <cmath>
 #include <functional>
@@ -26,6 +34,7 @@
 
 #include "../io/html_report.hpp"
 #include "../io/json.hpp"
+#include "../io/safetensors.hpp"
 #include "../io/svg.hpp"
 #include "direct_path.hpp"
 #include "figures.hpp"
@@ -219,6 +228,60 @@ inline json::Value hosvd_json(const LmHosvdAnalysis& a, index_t top = 8) {
   j["energy_top1"] = a.hosvd.size() ? a.hosvd.energy(0) : 0.0;
   j["seconds"] = a.seconds;
   return j;
+}
+
+struct TokenLevel {
+  DirectPathAnalysis direct;
+  LmHosvdAnalysis hosvd;
+  TokenNamer name;
+};
+
+inline const std::vector<std::string>& default_direct_path_words() {
+  static const std::vector<std::string> w = {"girl", "dog", "happy", "not", "said", "park", "game"};
+  return w;
+}
+
+inline TokenLevel analyze_token_level(nn::Transformer<float>& model, index_t layer, std::span<const data::token_t> train,
+                                      const data::BpeTokenizer& tok,
+                                      const std::vector<std::string>& words = default_direct_path_words(),
+                                      const DirectPathOptions& opt = {}) {
+  const DirectPathWeights<float> w = direct_path_weights(model, layer);
+  TokenLevel t;
+  t.direct = analyze_direct_path(w, train, single_token_ids(tok, words), opt);
+  t.hosvd = analyze_lm_hosvd(
+      w, token_basis(w.inputs, opt.interaction_tokens > 0 ? most_frequent_tokens(train, w.vocab(), std::max(opt.interaction_tokens, w.d()))
+                                                          : std::vector<index_t>{}));
+  t.name = [tok](index_t id) {
+    const data::token_t x = static_cast<data::token_t>(id);
+    return tok.decode(std::span<const data::token_t>(&x, 1));
+  };
+  return t;
+}
+
+inline void add_token_level_sections(io::HtmlReport& rep, const TokenLevel& t, const std::string& figure_dir = "") {
+  add_direct_path_section(rep, t.direct, t.name, figure_dir);
+  add_hosvd_section(rep, t.hosvd, t.name, figure_dir);
+}
+
+inline json::Value token_level_json(const TokenLevel& t) {
+  json::Value j = json::Value::object();
+  j["direct_path"] = direct_path_json(t.direct);
+  j["hosvd"] = hosvd_json(t.hosvd);
+  return j;
+}
+
+inline std::vector<std::pair<std::string, io::AnyTensor>> token_level_tensors(const TokenLevel& t, const std::string& prefix) {
+  std::vector<std::pair<std::string, io::AnyTensor>> out;
+  const auto& a = t.direct.agreement_mlp;
+  const index_t n = static_cast<index_t>(a.tokens.size());
+  std::vector<std::int64_t> ids(a.tokens.begin(), a.tokens.end());
+  out.emplace_back(prefix + "direct_path_tokens", Tensor<std::int64_t>::from_vector(ids, {n}));
+  out.emplace_back(prefix + "direct_path_spearman", Tensor<double>::from_vector(a.spearman, {n}));
+  out.emplace_back(prefix + "direct_path_top10_overlap", Tensor<double>::from_vector(a.topk_overlap, {n}));
+  const auto& h = t.hosvd.hosvd;
+  out.emplace_back(prefix + "hosvd_singular_values", Tensor<double>::from_vector(h.singular_values, {h.size()}));
+  out.emplace_back(prefix + "hosvd_directions", h.directions);
+  return out;
 }
 
 }  // namespace bilin::interp
