@@ -5,7 +5,7 @@ the logits of a numpy forward pass equal sum_i lambda (pixels.x + offset)^2, the
 are the eigenvectors through the embedding, and the HOSVD components reproduce the per-class
 matrices. Usage: decomposition_export_check.py DIR (DIR holds decomposition.{json,safetensors}
 and model.safetensors). Exit 0: all good; 1: a mismatch (printed); 77: numpy/torch missing."""
-import json, struct, sys
+import json, sys
 
 try:
     import numpy as np
@@ -18,16 +18,15 @@ NP = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "U
 
 
 def read(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
+    """(metadata, header, {name: array}) of a safetensors file; arrays view the file's bytes."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        blob = f.read()
     meta = header.pop("__metadata__", {})
-    data = raw[8 + n:]
-    out = {}
-    for name, info in header.items():
-        b, e = info["data_offsets"]
-        out[name] = np.frombuffer(data[b:e], dtype=np.dtype(NP[info["dtype"]]).newbyteorder("<")).reshape(info["shape"])
-    return meta, header, out
+    arrays = {k: np.ndarray(v["shape"], np.dtype(NP[v["dtype"]]).newbyteorder("<"), blob, v["data_offsets"][0])
+              for k, v in header.items()}
+    return meta, header, arrays
 
 
 def expect(cond, what):

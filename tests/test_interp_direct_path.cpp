@@ -19,16 +19,9 @@ using namespace bilin;
 
 namespace {
 
-nn::TransformerConfig dp_config(nn::MlpKind kind = nn::MlpKind::Bilinear) {
-  nn::TransformerConfig c;
-  c.vocab = 40;
-  c.n_layer = 2;
-  c.d_model = 8;
-  c.n_head = 2;
-  c.d_hidden = 12;
-  c.n_ctx = 16;
-  c.mlp = kind;
-  return c;
+nn::TransformerConfig dp_config(const char* mlp = "bilinear") {
+  return nn::TransformerConfig::from_json(std::string(R"({"vocab": 40, "n_layer": 2, "d_model": 8, "n_head": 2, )") +
+                                          R"("d_hidden": 12, "n_ctx": 16, "mlp": ")" + mlp + "\"}");
 }
 
 TensorD dp_random(Generator& g, index_t m, index_t n) {
@@ -172,7 +165,7 @@ TEST_CASE("bigram map equals a per-token forward pass through the layer's real n
     for (const auto& s : p) CHECK(s.value == D.data()[7 * V + s.token]);
     for (index_t t = 0; t < V; ++t) CHECK(D.data()[7 * V + t] <= p.front().value);
   }
-  nn::Transformer<float> glu(dp_config(nn::MlpKind::GluSilu), gen);
+  nn::Transformer<float> glu(dp_config("glu-silu"), gen);
   CHECK_THAT(bilin_test::error_of([&] { interp::direct_path_weights(glu, 0); }),
              Catch::Contains("glu-silu") && Catch::Contains("bilinear"));
   CHECK_THAT(bilin_test::error_of([&] { interp::direct_path_weights(model, 2); }), Catch::Contains("layer 2"));
