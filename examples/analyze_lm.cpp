@@ -447,7 +447,14 @@ LayerResult analyze_layer(const Args& args, LmModel& lm, const Text& text, index
 // Report sections.
 std::string f3(double v) { return fmt_num(v, 3); }
 
-double corr_mean(const LayerResult& r, index_t k) { return CorrelationResult::mean_of(r.corr.r, r.corr.index_of(k)); }
+// The measured k closest to k from below (a layer narrower than 64 stops at d).
+std::size_t k_index(const CorrelationResult& c, index_t k) {
+  std::size_t j = 0;
+  for (std::size_t i = 0; i < c.ks.size(); ++i)
+    if (c.ks[i] <= k) j = i;
+  return j;
+}
+double corr_mean(const LayerResult& r, index_t k) { return CorrelationResult::mean_of(r.corr.r, k_index(r.corr, k)); }
 
 void section_overview(io::HtmlReport& rep, const LayerResult& r) {
   const double r1 = corr_mean(r, 1), r2 = corr_mean(r, 2);
@@ -464,7 +471,7 @@ void section_overview(io::HtmlReport& rep, const LayerResult& r) {
   rep.table({"paper (6-layer TinyStories / FineWeb models)", "this model"},
             {{"uᵀMLP(x) = xᵀQx = Σλ(v·x)² exactly (Eq. 3)", "max relative error " + fmt_num(r.exact_max, 2)},
              {"mean active-only r ≈ 0.65 at k = 1, rising steadily (Fig. 9A)", "r(1) = " + f3(r1) + ", r(2) = " + f3(r2) +
-                                                                                   ", r(64) = " + f3(corr_mean(r, 64))},
+                                                                                   ", r(" + std::to_string(r.corr.ks[k_index(r.corr, 64)]) + ") = " + f3(corr_mean(r, 64))},
              {"most features r > 0.75 at k = 2 (Fig. 9B; a reproduction: 32–65%)", fmt_pct(r.corr.frac_above(j2, 0.75))},
              {"Table 5: k = 2 mean 0.17 → 0.28 → 0.42 → 0.52 → 0.59 with SAE training",
               r.series_k2.empty() ? std::string("(no --sae-out-series given)") : [&] {
@@ -531,6 +538,7 @@ void section_correlation(io::HtmlReport& rep, const LayerResult& r) {
           "Histogram at k = 2 (Fig. 9B analogue); fraction above 0.75: " + fmt_pct(c.frac_above(j2, 0.75)) + ".");
   std::vector<std::vector<std::string>> rows;
   for (index_t k : {1, 2, 4, 8, 16, 32, 64}) {
+    if (k >= r.d) break;
     const std::size_t j = c.index_of(k);
     rows.push_back({std::to_string(k), f3(CorrelationResult::mean_of(c.r, j)), f3(CorrelationResult::mean_of(c.r_random, j)),
                     f3(CorrelationResult::mean_of(c.r_goe, j)), fmt_pct(c.frac_above(j, 0.75))});
@@ -691,8 +699,11 @@ json::Value layer_summary(const LayerResult& r) {
   j["layer"] = r.layer;
   j["exactness_max_rel_err"] = r.exact_max;
   json::Value cm = json::Value::object();
-  for (std::size_t i = 0; i < r.corr.ks.size(); ++i)
-    cm[i + 1 == r.corr.ks.size() ? std::string("d") : std::to_string(r.corr.ks[i])] = CorrelationResult::mean_of(r.corr.r, i);
+  for (std::size_t i = 0; i < r.corr.ks.size(); ++i) {
+    const double v = CorrelationResult::mean_of(r.corr.r, i);
+    if (r.corr.ks[i] != r.d || r.d <= 64) cm[std::to_string(r.corr.ks[i])] = v;
+    if (r.corr.ks[i] == r.d) cm["d"] = v;
+  }
   j["corr_mean"] = cm;
   const std::size_t j2 = r.corr.index_of(2);
   j["corr_control_random_eig"] = CorrelationResult::mean_of(r.corr.r_random, j2);

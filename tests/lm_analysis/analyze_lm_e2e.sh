@@ -12,6 +12,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 if [ ! -f "$data/TinyStories-valid-head.txt" ]; then echo "skip: no TinyStories data in $data"; exit 77; fi
 rm -rf "$work"; mkdir -p "$work"
 fail() { echo "FAIL: $*"; exit 1; }
+py=/usr/bin/python3  # Debian's, with numpy (a pyenv python3 on PATH may lack it)
+[ -x "$py" ] || py=python3
 lm=(--data "$data" --cache "$work/cache" --vocab 512 --layers 2 --d-model 32 --heads 2 --hidden 64 --ctx 32
     --batch 8 --eval-every 40 --eval-windows 4 --log-every 20 --threads 2)
 "$lmtrain" "${lm[@]}" --steps 40 --seed 1 --out "$work/lm" > /dev/null 2> "$work/lm.err" || { cat "$work/lm.err"; fail "train_tinylm"; }
@@ -30,7 +32,7 @@ for key in exactness_max_rel_err corr_mean corr_control_random_eig corr_control_
            effective_rank_median goe_effective_rank features_analysed seconds report corr_k2_series; do
   grep -q "\"$key\"" <<< "$last" || fail "final JSON line lacks $key: $last"
 done
-python3 - "$last" "$work/a" <<'PY' || fail "JSON figures"
+"$py" - "$last" "$work/a" <<'PY' || fail "JSON figures"
 import json, sys, os
 j = json.loads(sys.argv[1])
 assert j["exactness_max_rel_err"] <= 1e-4, j["exactness_max_rel_err"]
@@ -43,7 +45,7 @@ PY
 grep -q "ETA\|s\b" "$work/a.err" || true
 for f in report.html results.safetensors results.json; do [ -f "$work/a/$f" ] || fail "no $f"; done
 # the export reads in NumPy (safetensors by hand: 8-byte header length, JSON header, raw data)
-python3 - "$work/a/results.safetensors" "$work/a/results.json" <<'PY' || fail "export not readable"
+"$py" - "$work/a/results.safetensors" "$work/a/results.json" <<'PY' || fail "export not readable"
 import json, struct, sys
 import numpy as np
 raw = open(sys.argv[1], "rb").read()
@@ -63,11 +65,11 @@ s = json.load(open(sys.argv[2])); assert s["layers"][0]["layer"] == 1
 PY
 # every picture present: the screenshot check (no broken <img>) and the figures each part draws
 bash "$here/report_screenshot.sh" "$work/a/report.html" "$work/a/report.png" 6000 > "$work/shot.out" 2>&1 || { rc=$?; cat "$work/shot.out"; [ $rc -eq 77 ] && exit 77; fail "report does not render"; }
-python3 - "$work/a/report.html" <<'PY' || fail "pictures missing"
+"$py" - "$work/a/report.html" <<'PY' || fail "pictures missing"
 import re, sys
 html = open(sys.argv[1], encoding="utf-8").read()
 svgs, imgs = html.count("<svg"), len(re.findall(r"<img[^>]*src=\"data:image/png;base64,", html))
-circuits = html.count("Top-15 interaction submatrix")
+circuits = html.count("<h3>Output feature #")
 # correlation curve + k=2 histogram + effective-rank histogram, and per circuit feature 4 plots + 1 heatmap
 assert circuits >= 1, "no circuit feature shown"
 assert svgs >= 3 + 4 * circuits, (svgs, circuits)
