@@ -51,9 +51,9 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Args {
-  std::string ckpt, sae_out, sae_in, out, data, cache, layer = "2";
+  std::string ckpt, sae_out, sae_in, out, data, cache, text, layer = "2";
   std::vector<std::string> series;  // LABEL=PATH
-  index_t windows = 128, min_active = 10, exact_inputs = 2048, goe_pool = 32, top_features = 4, contexts = 5;
+  index_t time_repeats = 0, windows = 128, min_active = 10, exact_inputs = 2048, goe_pool = 32, top_features = 4, contexts = 5;
   std::uint64_t seed = 0;
   int threads = 2;
 };
@@ -69,6 +69,8 @@ bool parse(int argc, char** argv, Args& a) {
       .value("out", "analysis_lm", "output folder: report.html, results.safetensors, results.json", "DIR")
       .value("data", lm::default_data_dir(), "TinyStories directory (for the token caches' key)", "DIR")
       .value("cache", "", "directory of the token caches (default: the checkpoint's)", "DIR")
+      .value("text", "", "held-out text file to analyse on, tokenized with the checkpoint's tokenizer (default: the "
+                         "TinyStories validation split)", "FILE")
       .value("windows", "128", "held-out windows of n_ctx tokens (positions >= 1 are used)", "N")
       .value("min-active", "10", "active positions a feature needs to enter the correlation curve", "N")
       .value("exact-inputs", "2048", "MLP inputs in the exactness check (at least 1000)", "N")
@@ -76,6 +78,8 @@ bool parse(int argc, char** argv, Args& a) {
       .value("top-features", "4", "circuit features shown in detail", "N")
       .value("sae-out-series", "", "SAEs trained 1x/2x/4x/8x as long, for the Table 5 row: LABEL=PATH,...", "LIST")
       .value("seed", "0", "seed of the controls", "S")
+      .value("time-repeats", "0", "timing mode: form and eigendecompose all Q(e_a) of the layer N times (float and "
+                                  "double solves interleaved), print the medians as JSON, write nothing", "N")
       .value("threads", "2", "OpenMP threads", "T");
   if (!f.parse(argc, argv)) return false;
   a.ckpt = f.str("ckpt");
@@ -85,6 +89,7 @@ bool parse(int argc, char** argv, Args& a) {
   a.out = f.str("out");
   a.data = f.str("data");
   a.cache = f.str("cache");
+  a.text = f.str("text");
   a.windows = f.integer("windows");
   a.min_active = f.integer("min-active");
   a.exact_inputs = f.integer("exact-inputs");
@@ -92,6 +97,7 @@ bool parse(int argc, char** argv, Args& a) {
   a.top_features = f.integer("top-features");
   if (f.given("sae-out-series")) a.series = f.list("sae-out-series");
   a.seed = static_cast<std::uint64_t>(f.integer("seed"));
+  a.time_repeats = f.integer("time-repeats");
   a.threads = static_cast<int>(f.integer("threads"));
   BILIN_CHECK(!a.ckpt.empty(), "analyze_lm", "--ckpt FILE (the language model) is required");
   BILIN_CHECK(!a.sae_out.empty(), "analyze_lm", "--sae-out PATH (the output SAE) is required");
@@ -175,16 +181,25 @@ struct Text {
 
 Text load_text(const Args& args, const LmModel& lm) {
   Text t;
-  const std::string cache = args.cache.empty() ? fs::path(lm.path).parent_path().string() : args.cache;
-  lm::LmData dat = lm::prepare_tinystories(args.data, static_cast<std::size_t>(lm.config.vocab), cache.empty() ? "." : cache);
-  t.tok = dat.tokenizer;
-  if (auto it = lm.meta.find("tokenizer"); it != lm.meta.end()) t.tok = data::BpeTokenizer::parse(it->second, lm.path + " (metadata 'tokenizer')");
-  t.val = std::move(dat.val);
-  t.train = std::move(dat.train);
+  const auto tok_meta = lm.meta.find("tokenizer");
+  if (!args.text.empty()) {
+    BILIN_CHECK(tok_meta != lm.meta.end(), "analyze_lm", lm.path, " stores no tokenizer in its metadata; --text needs one");
+    t.tok = data::BpeTokenizer::parse(tok_meta->second, lm.path + " (metadata 'tokenizer')");
+    const std::string s = io::read_file(args.text, "analyze_lm");
+    t.val = t.tok.encode(s);
+    t.train = t.val;  // the direct path's next-token counts then come from this text too
+  } else {
+    const std::string cache = args.cache.empty() ? fs::path(lm.path).parent_path().string() : args.cache;
+    lm::LmData dat = lm::prepare_tinystories(args.data, static_cast<std::size_t>(lm.config.vocab), cache.empty() ? "." : cache);
+    t.tok = dat.tokenizer;
+    if (tok_meta != lm.meta.end()) t.tok = data::BpeTokenizer::parse(tok_meta->second, lm.path + " (metadata 'tokenizer')");
+    t.val = std::move(dat.val);
+    t.train = std::move(dat.train);
+  }
   t.ctx = lm.config.n_ctx;
   const auto all = data::eval_window_starts(t.val.size(), t.ctx, t.val.size());
-  BILIN_CHECK(!all.empty(), "analyze_lm", "the held-out text has ", t.val.size(), " tokens, fewer than one window of ",
-              t.ctx + 1, " tokens: nothing to analyse");
+  BILIN_CHECK(!all.empty(), "analyze_lm", "the held-out text", args.text.empty() ? std::string() : " " + args.text, " has ",
+              t.val.size(), " tokens, fewer than one window of ", t.ctx + 1, " tokens: nothing to analyse");
   const std::size_t n = std::min(all.size(), static_cast<std::size_t>(args.windows));
   for (std::size_t i = 0; i < n; ++i) t.starts.push_back(all[i * all.size() / n]);
   return t;
@@ -439,7 +454,14 @@ LayerResult analyze_layer(const Args& args, LmModel& lm, const Text& text, index
 // Report sections.
 std::string f3(double v) { return fmt_num(v, 3); }
 
-double corr_mean(const LayerResult& r, index_t k) { return CorrelationResult::mean_of(r.corr.r, r.corr.index_of(k)); }
+// The measured k closest to k from below (a layer narrower than 64 stops at d).
+std::size_t k_index(const CorrelationResult& c, index_t k) {
+  std::size_t j = 0;
+  for (std::size_t i = 0; i < c.ks.size(); ++i)
+    if (c.ks[i] <= k) j = i;
+  return j;
+}
+double corr_mean(const LayerResult& r, index_t k) { return CorrelationResult::mean_of(r.corr.r, k_index(r.corr, k)); }
 
 void section_overview(io::HtmlReport& rep, const LayerResult& r) {
   const double r1 = corr_mean(r, 1), r2 = corr_mean(r, 2);
@@ -456,7 +478,7 @@ void section_overview(io::HtmlReport& rep, const LayerResult& r) {
   rep.table({"paper (6-layer TinyStories / FineWeb models)", "this model"},
             {{"uᵀMLP(x) = xᵀQx = Σλ(v·x)² exactly (Eq. 3)", "max relative error " + fmt_num(r.exact_max, 2)},
              {"mean active-only r ≈ 0.65 at k = 1, rising steadily (Fig. 9A)", "r(1) = " + f3(r1) + ", r(2) = " + f3(r2) +
-                                                                                   ", r(64) = " + f3(corr_mean(r, 64))},
+                                                                                   ", r(" + std::to_string(r.corr.ks[k_index(r.corr, 64)]) + ") = " + f3(corr_mean(r, 64))},
              {"most features r > 0.75 at k = 2 (Fig. 9B; a reproduction: 32–65%)", fmt_pct(r.corr.frac_above(j2, 0.75))},
              {"Table 5: k = 2 mean 0.17 → 0.28 → 0.42 → 0.52 → 0.59 with SAE training",
               r.series_k2.empty() ? std::string("(no --sae-out-series given)") : [&] {
@@ -523,6 +545,7 @@ void section_correlation(io::HtmlReport& rep, const LayerResult& r) {
           "Histogram at k = 2 (Fig. 9B analogue); fraction above 0.75: " + fmt_pct(c.frac_above(j2, 0.75)) + ".");
   std::vector<std::vector<std::string>> rows;
   for (index_t k : {1, 2, 4, 8, 16, 32, 64}) {
+    if (k >= r.d) break;
     const std::size_t j = c.index_of(k);
     rows.push_back({std::to_string(k), f3(CorrelationResult::mean_of(c.r, j)), f3(CorrelationResult::mean_of(c.r_random, j)),
                     f3(CorrelationResult::mean_of(c.r_goe, j)), fmt_pct(c.frac_above(j, 0.75))});
@@ -638,6 +661,44 @@ void section_circuits(io::HtmlReport& rep, const LayerResult& r) {
   }
 }
 
+// --time-repeats: the batched job alone (forming every Q(e_a), eigendecomposing them), repeated.
+int time_mode(const Args& args, LmModel& lm, index_t layer) {
+  const LayerMlp mlp = bilinear_mlp(*lm.model, layer);
+  const SaeAt sae = load_sae_for(args.sae_out, layer, {"mlp_out"}, lm, "output");
+  std::vector<double> form, ef, ed;
+  for (index_t r = 0; r < args.time_repeats; ++r) {
+    double t = now();
+    const TensorF Q = interaction_matrices(mlp.W, mlp.V, mlp.P, sae.s.sae->encoder());
+    form.push_back(now() - t);
+    t = now();
+    eigh_sorted(Q, true, false);
+    ef.push_back(now() - t);
+    t = now();
+    eigh_sorted(Q, true, true);
+    ed.push_back(now() - t);
+    std::cerr << "repeat " << r + 1 << "/" << args.time_repeats << ": form " << f3(form.back()) << " s, eigh float "
+              << f3(ef.back()) << " s, double " << f3(ed.back()) << " s\n";
+  }
+  auto med = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  json::Value j = json::Value::object();
+  j["mode"] = "timing";
+  j["layer"] = layer;
+  j["matrices"] = sae.s.sae->n_latents();
+  j["d"] = mlp.d();
+  j["form_seconds_median"] = med(form);
+  j["eigh_float_seconds_median"] = med(ef);
+  j["eigh_double_seconds_median"] = med(ed);
+  j["form_seconds"] = json::Value::array_of(form);
+  j["eigh_float_seconds"] = json::Value::array_of(ef);
+  j["eigh_double_seconds"] = json::Value::array_of(ed);
+  j["threads"] = omp_get_max_threads();
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outputs, written only after every layer is computed.
 json::Value layer_summary(const LayerResult& r) {
@@ -645,8 +706,11 @@ json::Value layer_summary(const LayerResult& r) {
   j["layer"] = r.layer;
   j["exactness_max_rel_err"] = r.exact_max;
   json::Value cm = json::Value::object();
-  for (std::size_t i = 0; i < r.corr.ks.size(); ++i)
-    cm[i + 1 == r.corr.ks.size() ? std::string("d") : std::to_string(r.corr.ks[i])] = CorrelationResult::mean_of(r.corr.r, i);
+  for (std::size_t i = 0; i < r.corr.ks.size(); ++i) {
+    const double v = CorrelationResult::mean_of(r.corr.r, i);
+    if (r.corr.ks[i] != r.d || r.d <= 64) cm[std::to_string(r.corr.ks[i])] = v;
+    if (r.corr.ks[i] == r.d) cm["d"] = v;
+  }
   j["corr_mean"] = cm;
   const std::size_t j2 = r.corr.index_of(2);
   j["corr_control_random_eig"] = CorrelationResult::mean_of(r.corr.r_random, j2);
@@ -810,10 +874,27 @@ int main(int argc, char** argv) {
       }
       layers.push_back(l);
     }
-    for (index_t l : layers) bilinear_mlp(*lm.model, l);  // a GLU model or a bad layer fails before any work
+    if (args.time_repeats > 0) return time_mode(args, lm, layers[0]);
+    for (index_t l : layers) {  // a GLU model, a bad layer or an SAE that does not fit fails before any work
+      bilinear_mlp(*lm.model, l);
+      load_sae_for(args.sae_out, l, {"mlp_out"}, lm, "output");
+      if (!args.sae_in.empty()) load_sae_for(args.sae_in, l, {"mlp_in", "resid_mid"}, lm, "input");
+      for (const auto& item : args.series) {
+        const auto eq = item.find('=');
+        BILIN_CHECK(eq != std::string::npos && eq > 0, "analyze_lm", "--sae-out-series item '", item, "' must look like LABEL=PATH");
+        load_sae_for(item.substr(eq + 1), l, {"mlp_out"}, lm, "output");
+      }
+    }
     const Text text = load_text(args, lm);
     std::vector<LayerResult> results;
-    for (index_t l : layers) results.push_back(analyze_layer(args, lm, text, l));
+    const double t_layers = now();
+    for (index_t l : layers) {
+      results.push_back(analyze_layer(args, lm, text, l));
+      const double per = (now() - t_layers) / static_cast<double>(results.size());
+      std::cerr << "analyze_lm: layer " << l << " done (" << results.size() << "/" << layers.size() << ", "
+                << f3(60.0 / per) << " layers/min, ETA " << f3(per * static_cast<double>(layers.size() - results.size()))
+                << " s)\n";
+    }
     const std::string report = write_outputs(args, results, t_start);
     json::Value j = layer_summary(results[0]);
     if (results.size() > 1) {

@@ -37,8 +37,9 @@ inline LayerMlp bilinear_mlp(nn::Transformer<float>& model, index_t layer) {
   BILIN_CHECK(layer >= 0 && layer < c.n_layer, "analyze_lm", "layer ", layer, " does not exist (the model has ",
               c.n_layer, " layers)");
   BILIN_CHECK(c.mlp == nn::MlpKind::Bilinear, "analyze_lm", "layer ", layer, "'s MLP is ", nn::mlp_kind_name(c.mlp),
-              ", not bilinear: Q(u) = ½(Wᵀdiag(Pᵀu)V + Vᵀdiag(Pᵀu)W) reproduces uᵀMLP(x) exactly only for bilinear "
-              "layers (gate = identity); a gated (GLU) or ReLU MLP has no exact interaction matrix");
+              ", not bilinear: Q(u) is exact only for bilinear layers (gate = identity), where uᵀMLP(x) = "
+              "xᵀQ(u)x with Q(u) = ½(Wᵀdiag(Pᵀu)V + Vᵀdiag(Pᵀu)W); a gated (GLU) or ReLU MLP has no exact "
+              "interaction matrix");
   BILIN_CHECK(!c.bias, "analyze_lm", "layer ", layer, "'s MLP has biases; this analysis expects the paper's bias-free ",
               "bilinear MLP");
   auto& mlp = *model.block(static_cast<std::size_t>(layer)).mlp;
