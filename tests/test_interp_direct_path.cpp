@@ -275,3 +275,13 @@ TEST_CASE("next-token counts and the agreement check match a naive count", "[int
   CHECK_THAT(bilin_test::error_of([&] { interp::next_token_counts(std::vector<data::token_t>{1}, V, 3); }),
              Catch::Contains("at least 2"));
 }
+
+TEST_CASE("the interaction token set falls back to the whole vocabulary for a text with few distinct tokens",
+          "[interp][direct_path]") {
+  const std::vector<data::token_t> text = {5, 5, 3, 5, 3, 9, 1, 1, 1, 1, 2};
+  CHECK(interp::most_frequent_tokens(text, 12, 3) == std::vector<index_t>{1, 5, 3});
+  CHECK(interp::most_frequent_tokens(text, 12, 100).size() == 5);
+  CHECK(interp::interaction_token_set(text, 12, 4, 2) == std::vector<index_t>{1, 5, 3, 2});
+  CHECK(interp::interaction_token_set(text, 12, 6, 2).empty());  // 5 distinct tokens < d = 6
+  CHECK(interp::interaction_token_set(text, 12, 4, 0).empty());
+}

@@ -27,7 +27,7 @@
 //   |λ| (|λ| descending), eigenvectors as rows [k, Vc] of unit norm, each signed so that its
 //   largest-magnitude entry is positive; the other Vc − d eigenvalues of M_u are exactly 0.
 //   token_basis(X, tokens) restricts M_u to a token subset (rows of X; e.g. the most frequent
-//   tokens of the text, most_frequent_tokens(text, Vc, n)); TokenEigen::tokens names the columns.
+//   tokens of the text, interaction_token_set(text, Vc, d, n)); TokenEigen::tokens names the columns.
 // - Next-token statistics: next_token_counts(text, Vc, top_n) counts, for the top_n most
 //   frequent tokens t of the text (as predecessors; ties: lower id), how often each token
 //   follows t. direct_path_agreement(D, counts, k) gives per token t the Spearman correlation
@@ -309,6 +309,17 @@ inline std::vector<index_t> most_frequent_tokens(std::span<const data::token_t> 
   return order;
 }
 
+// The token set of the interaction matrices: the max(n, d) most frequent tokens of the text, or
+// the whole vocabulary (empty result) when n = 0 or the text has fewer than d distinct tokens
+// (a thin QR needs at least d rows).
+inline std::vector<index_t> interaction_token_set(std::span<const data::token_t> text, index_t vocab, index_t d,
+                                                  index_t n) {
+  if (n <= 0) return {};
+  auto t = most_frequent_tokens(text, vocab, std::max(n, d));
+  if (static_cast<index_t>(t.size()) < d) t.clear();
+  return t;
+}
+
 inline NextTokenCounts next_token_counts(std::span<const data::token_t> text, index_t vocab, index_t top_n) {
   BILIN_CHECK(vocab >= 1 && top_n >= 1, "direct_path", "vocab and top_n must be positive, got ", vocab, " and ", top_n);
   BILIN_CHECK(text.size() >= 2, "direct_path", "the text has ", text.size(),
@@ -458,9 +469,7 @@ DirectPathAnalysis analyze_direct_path(const DirectPathWeights<T>& w, std::span<
   a.agreement_total = direct_path_agreement(total, a.counts);
   a.seconds_agreement = secs(t0);
   t0 = Clock::now();
-  const TokenBasis basis = token_basis(
-      w.inputs, opt.interaction_tokens > 0 ? most_frequent_tokens(text, Vc, std::max(opt.interaction_tokens, w.d()))
-                                           : std::vector<index_t>{});
+  const TokenBasis basis = token_basis(w.inputs, interaction_token_set(text, Vc, w.d(), opt.interaction_tokens));
   for (index_t t : chosen) {
     ChosenTokenAnalysis c;
     c.token = t;

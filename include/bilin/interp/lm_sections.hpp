@@ -248,9 +248,7 @@ inline TokenLevel analyze_token_level(nn::Transformer<float>& model, index_t lay
   const DirectPathWeights<float> w = direct_path_weights(model, layer);
   TokenLevel t;
   t.direct = analyze_direct_path(w, train, single_token_ids(tok, words), opt);
-  t.hosvd = analyze_lm_hosvd(
-      w, token_basis(w.inputs, opt.interaction_tokens > 0 ? most_frequent_tokens(train, w.vocab(), std::max(opt.interaction_tokens, w.d()))
-                                                          : std::vector<index_t>{}));
+  t.hosvd = analyze_lm_hosvd(w, token_basis(w.inputs, interaction_token_set(train, w.vocab(), w.d(), opt.interaction_tokens)));
   t.name = [tok](index_t id) {
     const data::token_t x = static_cast<data::token_t>(id);
     return tok.decode(std::span<const data::token_t>(&x, 1));
