@@ -15,5 +15,6 @@
 #include "io/image.hpp"
 #include "io/json.hpp"
 #include "io/png.hpp"
+#include "io/result_bundle.hpp"
 #include "io/safetensors.hpp"
 #include "io/svg.hpp"
