@@ -18,6 +18,7 @@
 //     top_share        λ₁ / Σ_{λ>0} λ (how dominant the one positive component is)
 // - Errors: a decomposition without positive eigenvalue, or sizes that disagree.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <vector>
 

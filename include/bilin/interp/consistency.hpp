@@ -18,6 +18,7 @@
 //   the partner index per ref feature (index into other.top_positive/negative(k)). Fewer than k
 //   components of that sign: k shrinks to what both have (0 → all NaN).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>

@@ -18,8 +18,10 @@
 //   success rate at each ε is the fraction predicted as `target`. MaskSweep.samples = how many
 //   inputs counted. No clipping to the pixel range (all masks compared at equal L2 norm).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "../core/error.hpp"
