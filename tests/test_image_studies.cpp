@@ -61,7 +61,7 @@ std::vector<double> imgst_randvec(Generator& g, index_t n) {
 
 }  // namespace
 
-TEST_CASE("Hungarian assignment is optimal against brute force", "[#test_image_studies]") {
+TEST_CASE("Hungarian assignment is optimal against brute force", "[image_studies]") {
   Generator g(5);
   for (const auto& [m, n] : std::vector<std::pair<index_t, index_t>>{{1, 1}, {3, 3}, {5, 5}, {4, 6}, {6, 7}}) {
     for (int rep = 0; rep < 5; ++rep) {
@@ -79,7 +79,7 @@ TEST_CASE("Hungarian assignment is optimal against brute force", "[#test_image_s
   REQUIRE_THROWS_WITH(max_assignment(std::vector<double>(6), 3, 2), Catch::Matchers::Contains("m <= n"));
 }
 
-TEST_CASE("features are matched across runs up to sign and order", "[#test_image_studies]") {
+TEST_CASE("features are matched across runs up to sign and order", "[image_studies]") {
   Generator g(7);
   const index_t D = 30;
   std::vector<std::vector<double>> a;
@@ -108,7 +108,7 @@ TEST_CASE("features are matched across runs up to sign and order", "[#test_image
   REQUIRE(match_components(ra, rb, 4, false).k == 0);
 }
 
-TEST_CASE("Casper's labelling function: similarity, median threshold, relabelling", "[#test_image_studies]") {
+TEST_CASE("Casper's labelling function: similarity, median threshold, relabelling", "[image_studies]") {
   // Four 2x2 images; the first label-1 image is the target.
   const std::vector<std::uint8_t> px = {0, 255, 0, 255, 255, 0, 255, 0, 255, 255, 0, 0, 0, 255, 0, 0, 51, 102, 153, 204};
   const std::vector<std::int64_t> lab = {7, 1, 1, 3, 1};
@@ -134,7 +134,7 @@ TEST_CASE("Casper's labelling function: similarity, median threshold, relabellin
   REQUIRE_THROWS_WITH(data::make_casper_task(none), Catch::Matchers::Contains("no training image of class 1"));
 }
 
-TEST_CASE("bias-augmented form: interaction + linear + constant = the model's logit difference", "[#test_image_studies]") {
+TEST_CASE("bias-augmented form: interaction + linear + constant = the model's logit difference", "[image_studies]") {
   nn::ClassifierConfig cfg;
   cfg.d_input = 9;
   cfg.d_hidden = 6;
@@ -174,7 +174,7 @@ TEST_CASE("bias-augmented form: interaction + linear + constant = the model's lo
   REQUIRE_THROWS_WITH(augmented_terms(from_module(plain), u), Catch::Matchers::Contains("no biases"));
 }
 
-TEST_CASE("Casper recovery: the true weights give cosine 1, an unrelated picture less", "[#test_image_studies]") {
+TEST_CASE("Casper recovery: the true weights give cosine 1, an unrelated picture less", "[image_studies]") {
   Generator g(3);
   std::vector<std::uint8_t> px(40 * 16);
   for (auto& p : px) p = static_cast<std::uint8_t>(g.randint(256));
@@ -196,7 +196,7 @@ TEST_CASE("Casper recovery: the true weights give cosine 1, an unrelated picture
   REQUIRE(recover_casper(other, t, ds, ds).pixel_cosine < 0.9);
 }
 
-TEST_CASE("pseudo-inverse masks: V·mask_i = e_i with the least norm", "[#test_image_studies]") {
+TEST_CASE("pseudo-inverse masks: V·mask_i = e_i with the least norm", "[image_studies]") {
   Generator g(9);
   const index_t D = 40;
   std::vector<std::vector<double>> pics;
@@ -246,7 +246,7 @@ TEST_CASE("pseudo-inverse masks: V·mask_i = e_i with the least norm", "[#test_i
   REQUIRE_THROWS_WITH(pinv_masks(dep, 2), Catch::Matchers::Contains("linearly dependent"));
 }
 
-TEST_CASE("Gaussian blur equals a naive 2-D convolution with zero padding", "[#test_image_studies]") {
+TEST_CASE("Gaussian blur equals a naive 2-D convolution with zero padding", "[image_studies]") {
   Generator g(2);
   const index_t H = 9, W = 11;
   std::vector<float> src(static_cast<std::size_t>(H * W)), dst(src.size());
@@ -273,7 +273,7 @@ TEST_CASE("Gaussian blur equals a naive 2-D convolution with zero padding", "[#t
   REQUIRE(dst == src);
 }
 
-TEST_CASE("smooth noise: exact lattice values, bounded, smooth; salt-and-pepper: binomial rate", "[#test_image_studies]") {
+TEST_CASE("smooth noise: exact lattice values, bounded, smooth; salt-and-pepper: binomial rate", "[image_studies]") {
   const index_t H = 28, W = 28, cell = 7;
   std::vector<float> x(static_cast<std::size_t>(H * W), 0.0f);
   data::smooth_noise(x.data(), H, W, 123, 40, cell, 0.3);
@@ -306,7 +306,7 @@ TEST_CASE("smooth noise: exact lattice values, bounded, smooth; salt-and-pepper:
   REQUIRE_THROWS_WITH(data::salt_pepper(s.data(), n, 1, 0, 1.5, 0.0f, 1.0f), Catch::Matchers::Contains("probability"));
 }
 
-TEST_CASE("loader applies blur exactly as gaussian_blur when every sample gets it", "[#test_image_studies]") {
+TEST_CASE("loader applies blur exactly as gaussian_blur when every sample gets it", "[image_studies]") {
   Generator g(4);
   std::vector<std::uint8_t> px(3 * 64);
   for (auto& p : px) p = static_cast<std::uint8_t>(g.randint(256));
@@ -330,7 +330,7 @@ TEST_CASE("loader applies blur exactly as gaussian_blur when every sample gets i
   REQUIRE_THROWS_WITH(data::DataLoader(ds, o), Catch::Matchers::Contains("salt_pepper 2"));
 }
 
-TEST_CASE("dropout and model noise: same initial weights, training-only", "[#test_image_studies]") {
+TEST_CASE("dropout and model noise: same initial weights, training-only", "[image_studies]") {
   nn::ClassifierConfig cfg;
   cfg.d_input = 10;
   cfg.d_hidden = 8;
@@ -355,7 +355,7 @@ TEST_CASE("dropout and model noise: same initial weights, training-only", "[#tes
   REQUIRE(nn::ClassifierConfig::from_json(cfg.to_json()).dropout == 0.3);
 }
 
-TEST_CASE("(L1/L2)² counts: closed forms", "[#test_image_studies]") {
+TEST_CASE("(L1/L2)² counts: closed forms", "[image_studies]") {
   REQUIRE(l1l2_count(std::vector<double>{0, 3, 0}) == Approx(1.0));
   REQUIRE(l1l2_count(std::vector<double>{2, -2, 2, -2}) == Approx(4.0));
   REQUIRE(l1l2_count(std::vector<double>{1, 2}) == Approx(9.0 / 5.0));
