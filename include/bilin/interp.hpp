@@ -9,11 +9,15 @@
 #pragma once
 
 #include "interp/adversarial.hpp"
+#include "interp/bias_terms.hpp"
 #include "interp/bilinear_tensor.hpp"
+#include "interp/casper.hpp"
+#include "interp/consistency.hpp"
 #include "interp/decompose.hpp"
 #include "interp/explain.hpp"
 #include "interp/explorer.hpp"
 #include "interp/figures.hpp"
+#include "interp/pinv_mask.hpp"
 #include "interp/quadratic_classifier.hpp"
 #include "interp/sae_features.hpp"
 #include "interp/spectral.hpp"
