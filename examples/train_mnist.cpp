@@ -195,6 +195,9 @@ void print_configuration(const RunFlags& rf, const train::TrainConfig& cfg, cons
                trainer->schedule().describe().c_str(), static_cast<long long>(cfg.batch),
                static_cast<long long>(cfg.epochs), cfg.noise, cfg.noise_p, static_cast<long long>(cfg.shift),
                cfg.rotate, cfg.label_smoothing, cfg.clip, resume.empty() ? "" : (" | resumed from " + resume).c_str());
+  if (cfg.blur > 0 || cfg.salt_pepper > 0 || cfg.smooth_noise > 0 || mc.dropout > 0 || mc.model_noise > 0)
+    std::fprintf(stderr, "train_mnist: ablations: blur %g, salt-and-pepper %g, smooth noise %g (each with p %g); dropout %g, model noise %g\n",
+                 cfg.blur, cfg.salt_pepper, cfg.smooth_noise, cfg.noise_p, mc.dropout, mc.model_noise);
 }
 
 // The metrics lines of the epochs a resumed checkpoint has seen completed.

@@ -20,47 +20,20 @@ import shutil
 import subprocess
 import sys
 
-SKIP = 77
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser_support import Reporter, find_browser, find_data, offline_driver  # noqa: E402
 
-
-def log(msg):
-    print("image_studies_browser: " + msg, flush=True)
-
-
-def fail(msg):
-    print("image_studies_browser: FAILED: " + msg, file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
+rep = Reporter("image_studies_browser")
+log, fail, check = rep.log, rep.fail, rep.check
 if len(sys.argv) != 3:
     print(__doc__, file=sys.stderr)
     sys.exit(2)
 bin_dir, work = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 here = os.path.dirname(os.path.abspath(__file__))
-try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-except ImportError:
-    log("SKIPPED — python3-selenium is not installed")
-    sys.exit(SKIP)
-chromium = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-chromedriver = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
-if not chromium or not chromedriver:
-    log("SKIPPED — chromium or chromedriver is not installed")
-    sys.exit(SKIP)
-mnist = None
-for d in (os.path.join(os.environ.get("BILIN_DATA", ""), "mnist"), os.path.join(here, "..", "..", "shared", "data", "mnist")):
-    if any(os.path.exists(os.path.join(d, f)) for f in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")):
-        mnist = os.path.abspath(d)
-        break
+chromium, chromedriver = find_browser(rep)
+mnist = find_data(here, "mnist", ["t10k-images-idx3-ubyte"])
 if not mnist:
-    log("SKIPPED — MNIST not found")
-    sys.exit(SKIP)
+    rep.skip("MNIST not found (set BILIN_DATA or see data_scripts/)")
 
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
@@ -75,13 +48,7 @@ for k in ("consistency_top_cosine_mean", "casper_recovered_cosine"):
 check(os.path.isfile(j.get("report", "")), "report %r does not exist" % j.get("report"))
 log("JSON: consistency %.3f, casper %.3f" % (j["consistency_top_cosine_mean"], j["casper_recovered_cosine"]))
 
-opts = webdriver.ChromeOptions()
-opts.binary_location = chromium
-for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1500",
-          "--host-resolver-rules=MAP * ~NOTFOUND", "--no-proxy-server", "--disable-background-networking"):
-    opts.add_argument(a)
-opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-drv = webdriver.Chrome(service=Service(chromedriver), options=opts)
+drv = offline_driver(chromium, chromedriver)
 try:
     drv.get("file://" + os.path.abspath(j["report"]))
     info = drv.execute_script("""
