@@ -36,28 +36,13 @@ import sys
 import time
 import zlib
 
-SKIP = 77
 TOL = 1e-4
 t_start = time.time()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser_support import Reporter, find_browser, find_data as find_data_in, offline_driver  # noqa: E402
 
-
-def log(msg):
-    print("explorer_browser: " + msg, flush=True)
-
-
-def skip(msg):
-    log("SKIPPED — " + msg)
-    sys.exit(SKIP)
-
-
-def fail(msg):
-    print("explorer_browser: FAILED: " + msg, file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
+rep = Reporter("explorer_browser")
+log, skip, fail, check = rep.log, rep.skip, rep.fail, rep.check
 
 
 if len(sys.argv) != 3:
@@ -68,7 +53,6 @@ here = os.path.dirname(os.path.abspath(__file__))
 
 try:
     from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.actions import interaction
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
@@ -78,20 +62,11 @@ try:
     from selenium.webdriver.support.ui import Select
 except ImportError:
     skip("python3-selenium is not installed (Debian: apt-get install python3-selenium)")
-chromium = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-chromedriver = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
-if not chromium or not chromedriver:
-    skip("chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver)")
+chromium, chromedriver = find_browser(rep)
 
 
 def find_data(name, files):
-    cands = [os.path.join(os.environ.get("BILIN_DATA", ""), name), os.path.join(here, "..", "..", "shared", "data", name)]
-    if name == "fashion-mnist":
-        cands.append("/usr/share/datasets/fashion-mnist")
-    for d in cands:
-        if any(os.path.exists(os.path.join(d, f)) or os.path.exists(os.path.join(d, f + ".gz")) for f in files):
-            return os.path.abspath(d)
-    return None
+    return find_data_in(here, name, files)
 
 
 mnist = find_data("mnist", ["t10k-images-idx3-ubyte"])
@@ -154,13 +129,7 @@ def explain(image, name, center):
 
 
 # ---- 2. the browser, offline
-opts = webdriver.ChromeOptions()
-opts.binary_location = chromium
-for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1500",
-          "--host-resolver-rules=MAP * ~NOTFOUND", "--no-proxy-server", "--disable-background-networking"):
-    opts.add_argument(a)
-opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-drv = webdriver.Chrome(service=Service(chromedriver), options=opts)
+drv = offline_driver(chromium, chromedriver)
 try:
     drv.get("file://" + page)
     for _ in range(200):
@@ -352,7 +321,7 @@ finally:
 if fmnist:
     fj = run([os.path.join(bin_dir, "analyze_mnist"), "--ckpt", ckpt, "--dataset", fmnist, "--out",
               os.path.join(work, "fashion"), "--explorer", "--adv-samples", "20", "--examples", "0"], "analyze_fashion")
-    drv = webdriver.Chrome(service=Service(chromedriver), options=opts)
+    drv = offline_driver(chromium, chromedriver)
     try:
         drv.get("file://" + fj["explorer"])
         time.sleep(0.5)

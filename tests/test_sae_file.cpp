@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <vector>
 
 #include <bilin/bilin.hpp>
 #include <bilin/train/activation_buffer.hpp>

@@ -8,6 +8,7 @@
 
 #include "data/augment.hpp"
 #include "data/bpe.hpp"
+#include "data/casper.hpp"
 #include "data/char_tokenizer.hpp"
 #include "data/idx.hpp"
 #include "data/loader.hpp"

@@ -12,8 +12,11 @@
 #pragma once
 
 #include "interp/adversarial.hpp"
+#include "interp/bias_terms.hpp"
 #include "interp/bilinear_tensor.hpp"
+#include "interp/casper.hpp"
 #include "interp/circuits.hpp"
+#include "interp/consistency.hpp"
 #include "interp/correlation.hpp"
 #include "interp/decompose.hpp"
 #include "interp/decomposition_export.hpp"
@@ -30,6 +33,7 @@
 #include "interp/lm_mlp.hpp"
 #include "interp/lm_sections.hpp"
 #include "interp/lowrank_correlation.hpp"
+#include "interp/pinv_mask.hpp"
 #include "interp/quadratic_classifier.hpp"
 #include "interp/sae_features.hpp"
 #include "interp/spectral.hpp"

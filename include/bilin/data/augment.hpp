@@ -17,11 +17,28 @@
 // - resample_affine(src, H, W, dst, dy, dx, angle_deg): dst (float, pixel units) = src (uint8)
 //   rotated by angle_deg about the image centre and then shifted by (dy, dx) pixels, bilinear
 //   interpolation, zero outside. Angle 0 with integer shifts copies pixels exactly.
+// - The App. B ablation augmentations (each a pure function of its arguments, on one H×W image
+//   of floats, in place unless said otherwise):
+//   salt_pepper(x, n, key, ctr, p, lo, hi): pixel j uses word j%4 of Philox block ctr + j/4,
+//     u = u32_to_float(word); u < p/2 → lo ("pepper"), p/2 ≤ u < p → hi ("salt"), else kept.
+//     Consumes salt_pepper_blocks(n) blocks.
+//   smooth_noise(x, H, W, key, ctr, cell, amp): adds Perlin-style value noise: a lattice of
+//     uniform values in [−amp, amp] every `cell` pixels (lattice point (i, j) at pixel
+//     (i·cell, j·cell), value from word (i·L + j)%4 of block ctr + (i·L + j)/4, L = lattice
+//     width), interpolated between lattice points with the smoothstep weight 3t² − 2t³ in each
+//     direction: exact lattice values on lattice pixels, |noise| ≤ amp everywhere, and no
+//     isolated-pixel content. Consumes smooth_noise_blocks(H, W, cell) blocks.
+//   gaussian_blur(src, H, W, sigma, dst): dst = src convolved with the normalized 2-D Gaussian
+//     of std sigma truncated at radius ⌈3σ⌉ (separable: rows, then columns), zero padding
+//     outside the image; sigma ≤ 0 copies. src and dst must not overlap.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 #include "../core/simd.hpp"
 
+#include "../core/error.hpp"
 #include "../core/random.hpp"
 #include "../core/shape.hpp"
 
@@ -140,6 +157,81 @@ inline void resample_affine(const std::uint8_t* src, index_t H, index_t W, float
       double v = (1 - wy) * ((1 - wx) * pix(y0, x0) + (wx ? wx * pix(y0, x0 + 1) : 0.0));
       if (wy) v += wy * ((1 - wx) * pix(y0 + 1, x0) + (wx ? wx * pix(y0 + 1, x0 + 1) : 0.0));
       dst[y * W + x] = static_cast<float>(v);
+    }
+}
+
+// Philox blocks salt_pepper consumes for n pixels.
+inline std::uint64_t salt_pepper_blocks(index_t n) { return static_cast<std::uint64_t>((n + 3) / 4); }
+
+inline void salt_pepper(float* x, index_t n, std::uint64_t key, std::uint64_t ctr, double p, float lo, float hi) {
+  BILIN_CHECK(p >= 0 && p <= 1, "salt_pepper", "probability must be in [0, 1], got ", p);
+  const float half = static_cast<float>(p / 2), full = static_cast<float>(p);
+  for (index_t j = 0; j < n; j += 4) {
+    const Generator::Block b = Generator::philox(key, ctr + static_cast<std::uint64_t>(j / 4));
+    for (index_t i = 0; i < 4 && j + i < n; ++i) {
+      const float u = Generator::u32_to_float(b.v[i]);
+      if (u < half) x[j + i] = lo;
+      else if (u < full) x[j + i] = hi;
+    }
+  }
+}
+
+// Lattice points per axis for an image side of `side` pixels with spacing `cell`.
+inline index_t smooth_lattice(index_t side, index_t cell) { return (side - 1 + cell - 1) / cell + 1; }
+inline std::uint64_t smooth_noise_blocks(index_t H, index_t W, index_t cell) {
+  return static_cast<std::uint64_t>((smooth_lattice(H, cell) * smooth_lattice(W, cell) + 3) / 4);
+}
+
+inline void smooth_noise(float* x, index_t H, index_t W, std::uint64_t key, std::uint64_t ctr, index_t cell, double amp) {
+  BILIN_CHECK(cell >= 1 && H >= 1 && W >= 1, "smooth_noise", "cell ", cell, " and image ", H, "x", W,
+              " must be positive");
+  const index_t LH = smooth_lattice(H, cell), LW = smooth_lattice(W, cell);
+  std::vector<float> lat(static_cast<std::size_t>(LH * LW));
+  for (index_t k = 0; k < LH * LW; k += 4) {
+    const Generator::Block b = Generator::philox(key, ctr + static_cast<std::uint64_t>(k / 4));
+    for (index_t i = 0; i < 4 && k + i < LH * LW; ++i)
+      lat[static_cast<std::size_t>(k + i)] =
+          static_cast<float>(amp * (2.0 * static_cast<double>(Generator::u32_to_float(b.v[i])) - 1.0));
+  }
+  auto fade = [](double t) { return t * t * (3 - 2 * t); };
+  for (index_t y = 0; y < H; ++y) {
+    const index_t iy = y / cell;
+    const double ty = fade(static_cast<double>(y - iy * cell) / static_cast<double>(cell));
+    const index_t iy1 = std::min(iy + 1, LH - 1);
+    for (index_t xx = 0; xx < W; ++xx) {
+      const index_t ix = xx / cell;
+      const double tx = fade(static_cast<double>(xx - ix * cell) / static_cast<double>(cell));
+      const index_t ix1 = std::min(ix + 1, LW - 1);
+      const double top = (1 - tx) * lat[iy * LW + ix] + tx * lat[iy * LW + ix1];
+      const double bot = (1 - tx) * lat[iy1 * LW + ix] + tx * lat[iy1 * LW + ix1];
+      x[y * W + xx] += static_cast<float>((1 - ty) * top + ty * bot);
+    }
+  }
+}
+
+inline void gaussian_blur(const float* src, index_t H, index_t W, double sigma, float* dst) {
+  if (!(sigma > 0)) {
+    std::copy_n(src, H * W, dst);
+    return;
+  }
+  const index_t r = static_cast<index_t>(std::ceil(3 * sigma));
+  std::vector<double> k(static_cast<std::size_t>(2 * r + 1));
+  double ks = 0;
+  for (index_t i = -r; i <= r; ++i) ks += k[static_cast<std::size_t>(i + r)] = std::exp(-0.5 * static_cast<double>(i * i) / (sigma * sigma));
+  for (double& v : k) v /= ks;
+  std::vector<double> rows(static_cast<std::size_t>(H * W), 0.0);
+  for (index_t y = 0; y < H; ++y)
+    for (index_t x = 0; x < W; ++x) {
+      double a = 0;
+      for (index_t i = std::max(-r, -x); i <= std::min(r, W - 1 - x); ++i) a += k[static_cast<std::size_t>(i + r)] * src[y * W + x + i];
+      rows[static_cast<std::size_t>(y * W + x)] = a;
+    }
+  for (index_t y = 0; y < H; ++y)
+    for (index_t x = 0; x < W; ++x) {
+      double a = 0;
+      for (index_t i = std::max(-r, -y); i <= std::min(r, H - 1 - y); ++i)
+        a += k[static_cast<std::size_t>(i + r)] * rows[static_cast<std::size_t>((y + i) * W + x)];
+      dst[y * W + x] = static_cast<float>(a);
     }
 }
 

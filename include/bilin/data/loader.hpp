@@ -11,6 +11,11 @@
 //     and rotation by up to ±max_rotation_deg (applied to the pixels before normalization,
 //     zero fill), and with probability noise_p Gaussian noise N(0, noise_std²) added to every
 //     feature (kornia's RandomGaussianNoise(std, p) as used by the official code: p = 0.5).
+//     The App. B ablation augmentations (data/augment.hpp) follow, in this order, after the
+//     geometry and before the Gaussian noise, each on a sample with probability noise_p (its
+//     own decision, from its own stream): Gaussian blur of std blur_sigma, salt-and-pepper with
+//     pixel probability salt_pepper (to the normalized values of pixels 0 and 255), smooth
+//     (Perlin-style) noise of amplitude smooth_noise on a lattice every smooth_cell pixels.
 // - Order: epoch e visits the samples in a Fisher–Yates permutation drawn from
 //   derive_key(seed, 0) at Philox counter e·2³² (identity order when shuffle is off); drop_last
 //   drops the final incomplete batch. Every random choice is a pure function of (seed, epoch,
@@ -86,7 +91,14 @@ struct Augmentation {
   double noise_p = 1.0;          // probability that a sample gets noise
   index_t max_shift = 0;         // random translation, pixels
   double max_rotation_deg = 0.0;  // random rotation, degrees
-  bool any() const { return (noise_std > 0 && noise_p > 0) || max_shift > 0 || max_rotation_deg > 0; }
+  double blur_sigma = 0.0;        // Gaussian blur std, pixels (App. B ablation)
+  double salt_pepper = 0.0;       // salt-and-pepper pixel probability (App. B ablation)
+  double smooth_noise = 0.0;      // Perlin-style smooth noise amplitude (App. B ablation)
+  index_t smooth_cell = 7;        // its lattice spacing, pixels
+  bool extra() const { return blur_sigma > 0 || salt_pepper > 0 || smooth_noise > 0; }
+  bool any() const {
+    return (noise_std > 0 && noise_p > 0) || max_shift > 0 || max_rotation_deg > 0 || (extra() && noise_p > 0);
+  }
 };
 
 struct LoaderOptions {
@@ -110,16 +122,20 @@ class DataLoader {
     friend bool operator==(const Position&, const Position&) = default;
   };
   // Random streams of one run (derive_key(seed, stream)).
-  enum Stream : std::uint64_t { kShuffle = 0, kNoise = 1, kGeometry = 2 };
+  enum Stream : std::uint64_t { kShuffle = 0, kNoise = 1, kGeometry = 2, kBlur = 3, kSaltPepper = 4, kSmooth = 5 };
 
   DataLoader(ImageDataset data, LoaderOptions opt) : data_(std::move(data)), opt_(opt) {
     data_.check();
     BILIN_CHECK(opt_.batch_size > 0, "DataLoader", "batch size must be positive, got ", opt_.batch_size);
     BILIN_CHECK(opt_.norm.std > 0, "DataLoader", "normalization std must be positive, got ", opt_.norm.std);
     BILIN_CHECK(opt_.augment.noise_std >= 0 && opt_.augment.noise_p >= 0 && opt_.augment.noise_p <= 1 &&
-                    opt_.augment.max_shift >= 0 && opt_.augment.max_rotation_deg >= 0,
+                    opt_.augment.max_shift >= 0 && opt_.augment.max_rotation_deg >= 0 &&
+                    opt_.augment.blur_sigma >= 0 && opt_.augment.salt_pepper >= 0 && opt_.augment.salt_pepper <= 1 &&
+                    opt_.augment.smooth_noise >= 0 && opt_.augment.smooth_cell >= 1,
                 "DataLoader", "bad augmentation (noise_std ", opt_.augment.noise_std, ", noise_p ", opt_.augment.noise_p,
-                ", max_shift ", opt_.augment.max_shift, ", max_rotation_deg ", opt_.augment.max_rotation_deg, ")");
+                ", max_shift ", opt_.augment.max_shift, ", max_rotation_deg ", opt_.augment.max_rotation_deg,
+                ", blur_sigma ", opt_.augment.blur_sigma, ", salt_pepper ", opt_.augment.salt_pepper, ", smooth_noise ",
+                opt_.augment.smooth_noise, ", smooth_cell ", opt_.augment.smooth_cell, ")");
     BILIN_CHECK(!opt_.drop_last || data_.size() >= opt_.batch_size, "DataLoader", "drop_last with batch size ",
                 opt_.batch_size, " leaves no batch of the ", data_.size(), " samples");
     for (int v = 0; v < 256; ++v)
@@ -212,6 +228,7 @@ class DataLoader {
       } else {
         for (index_t j = 0; j < D; ++j) dst[j] = lut[src[j]];
       }
+      if (a.extra() && a.noise_p > 0) apply_extra(dst, H, W, slot);
       if (noise) {
         const std::uint64_t base = slot * per_row;
         const bool apply = a.noise_p >= 1.0 || Generator::u32_to_float(Generator::philox(noise_key, base).v[0]) <
@@ -222,6 +239,30 @@ class DataLoader {
   }
 
  private:
+  // Blur, salt-and-pepper and smooth noise of one row (see the contract), each decided by the
+  // first block of its own stream's per-row counter range.
+  void apply_extra(float* dst, index_t H, index_t W, std::uint64_t slot) const {
+    const Augmentation& a = opt_.augment;
+    const index_t D = H * W;
+    auto decide = [&](Stream s, std::uint64_t per_row) {
+      const std::uint64_t base = slot * per_row;
+      const bool on = a.noise_p >= 1.0 ||
+                      Generator::u32_to_float(Generator::philox(derive_key(opt_.seed, s), base).v[0]) <
+                          static_cast<float>(a.noise_p);
+      return on ? base + 1 : std::uint64_t{0};
+    };
+    if (a.blur_sigma > 0 && decide(kBlur, 1)) {
+      std::vector<float> tmp(dst, dst + D);
+      gaussian_blur(tmp.data(), H, W, a.blur_sigma, dst);
+    }
+    if (a.salt_pepper > 0)
+      if (const std::uint64_t c = decide(kSaltPepper, 1 + salt_pepper_blocks(D)))
+        salt_pepper(dst, D, derive_key(opt_.seed, kSaltPepper), c, a.salt_pepper, lut_[0], lut_[255]);
+    if (a.smooth_noise > 0)
+      if (const std::uint64_t c = decide(kSmooth, 1 + smooth_noise_blocks(H, W, a.smooth_cell)))
+        smooth_noise(dst, H, W, derive_key(opt_.seed, kSmooth), c, a.smooth_cell, a.smooth_noise);
+  }
+
   template <class U>
   static void reuse_or_alloc(Tensor<U>& t, const Shape& shape) {
     // use_count 1: only this handle refers to the storage, so overwriting it is invisible.

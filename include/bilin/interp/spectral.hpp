@@ -6,6 +6,9 @@
 //   rank-one matrix, n when all |λ| are equal. All-zero spectrum: 0.
 // - top_mass(λ, k) = (sum of the k largest |λ|) / Σ|λ|, in [0, 1]; 0 for an all-zero spectrum.
 // - participation_ratio(λ) = (Σλ²)² / Σλ⁴: another soft count of dominant components.
+// - l1l2_count(v) = (Σ|v_i|)² / Σv_i²: the paper's App. E sparsity measure, "effective rank" for
+//   eigenvalues and "effective pixel count" for a pixel-space eigenvector; 1 for one non-zero
+//   entry, n for n equal magnitudes; 0 for an all-zero vector.
 // - SpectrumSummary summarize(λ) bundles the three plus the counts of positive/negative values.
 // - l1l2_rank(λ) = (Σ|λ|)² / Σλ²: the official code's compute_effective_rank (the paper's
 //   (L1/L2)² sparsity), n for a flat spectrum, 1 for rank one; 0 for an all-zero spectrum.
@@ -62,6 +65,18 @@ inline double participation_ratio(const std::vector<double>& vals) {
   }
   return s4 > 0 ? s2 * s2 / s4 : 0;
 }
+
+template <class V>
+double l1l2_count(const V* v, std::size_t n) {
+  double l1 = 0, l2 = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = static_cast<double>(v[i]);
+    l1 += std::fabs(x);
+    l2 += x * x;
+  }
+  return l2 > 0 ? l1 * l1 / l2 : 0.0;
+}
+inline double l1l2_count(const std::vector<double>& v) { return l1l2_count(v.data(), v.size()); }
 
 struct SpectrumSummary {
   double effective_rank = 0, top10_mass = 0, participation_ratio = 0;

@@ -11,6 +11,7 @@
 //   so the single .html file is complete. Image mode link: each figure is written next to the
 //   report under its file name (given, or figure-<n>.png/.svg) and referenced relatively.
 //   File names are restricted to [A-Za-z0-9._-] so a figure can never escape the folder.
+// - section(heading, id) anchors the heading at id (checked: [A-Za-z0-9_-]); without one, s<n>.
 // - html() returns the document; write(path) writes the figures (link mode) and then the
 //   report, each atomically. With three or more sections a table of contents is added.
 // - Pixel-art figures (pixelated = true, the default for image()) are shown with
@@ -83,8 +84,9 @@ class HtmlReport {
   HtmlReport& image_mode(ImageMode m) { return mode_ = m, *this; }
   ImageMode image_mode() const { return mode_; }
 
-  HtmlReport& section(const std::string& heading) {
-    const std::string id = "s" + std::to_string(sections_.size() + 1);
+  // id: the heading's anchor (letters, digits, '-', '_'); empty gives "s<n>".
+  HtmlReport& section(const std::string& heading, const std::string& anchor = "") {
+    const std::string id = anchor.empty() ? "s" + std::to_string(sections_.size() + 1) : checked_anchor(anchor);
     sections_.emplace_back(id, heading);
     return block("<h2 id=\"" + id + "\">" + html_escape(heading) + "</h2>");
   }
@@ -276,6 +278,12 @@ class HtmlReport {
     return end == t.c_str() + t.size();
   }
 
+  static std::string checked_anchor(const std::string& id) {
+    for (char c : id)
+      BILIN_CHECK(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_', "HtmlReport", "section id '", id,
+                  "' may only hold letters, digits, '-' and '_'");
+    return id;
+  }
   static std::string checked_name(const std::string& name) {
     if (name.empty()) return {};
     for (const char c : name)

@@ -13,15 +13,23 @@
 // - forward(x): x [N, d_input] (or [N, 28, 28], flattened from axis 1) → logits [N, d_output].
 //   With residual, block i computes h + block(h); a block that changes the width (block 0
 //   without embedding) cannot be residual and is applied plainly.
+// - Training-only regularizers of the App. B ablations, on the first block's input (the embedding
+//   output, or the pixels without embedding), in training mode only: dropout (inverted, rate
+//   `dropout`, nn/dropout.hpp) and "model noise" (Gaussian noise of std `model_noise` added to
+//   every element). Their randomness comes from a generator seeded by one draw from `gen` AFTER
+//   all parameters are initialized, so they never change a model's initial weights; it is not
+//   part of checkpoints (a resumed run with them is not bit-identical). Eval mode: identity.
 // - ClassifierConfig::to_json()/from_json() round-trip every field; from_json names the
 //   offending key on a bad value. Checkpoints store this JSON in their metadata.
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../io/json.hpp"
 #include "bilinear.hpp"
+#include "dropout.hpp"
 #include "linear.hpp"
 #include "module.hpp"
 
@@ -31,6 +39,7 @@ struct ClassifierConfig {
   index_t d_input = 784, d_hidden = 512, d_output = 10, n_layer = 1;
   MlpKind kind = MlpKind::Bilinear;
   bool bias = false, residual = false, embed = true;
+  double dropout = 0, model_noise = 0;  // training-only regularizers (App. B ablations)
 
   json::Value to_json_value() const {
     json::Value v = json::Value::object();
@@ -42,6 +51,8 @@ struct ClassifierConfig {
     v["bias"] = bias;
     v["residual"] = residual;
     v["embed"] = embed;
+    if (dropout > 0) v["dropout"] = dropout;
+    if (model_noise > 0) v["model_noise"] = model_noise;
     return v;
   }
   std::string to_json() const { return to_json_value().dump(); }
@@ -73,6 +84,12 @@ struct ClassifierConfig {
     bool_field("bias", c.bias);
     bool_field("residual", c.residual);
     bool_field("embed", c.embed);
+    for (const auto& [key, out] : {std::pair<const char*, double*>{"dropout", &c.dropout}, {"model_noise", &c.model_noise}})
+      if (const json::Value* f = v.find(key)) {
+        BILIN_CHECK(f->is_number() && f->as_double() >= 0, "ClassifierConfig", "'", key,
+                    "' must be a non-negative number, got ", f->dump());
+        *out = f->as_double();
+      }
     return c;
   }
   static ClassifierConfig from_json(const std::string& text) { return from_json_value(json::parse(text)); }
@@ -96,6 +113,13 @@ class ImageClassifier : public Layer<T> {
     }
     head = this->register_module("head", std::make_shared<Linear<T>>(c.n_layer || c.embed ? c.d_hidden : c.d_input,
                                                                       c.d_output, false, gen));
+    BILIN_CHECK(c.dropout >= 0 && c.dropout < 1 && c.model_noise >= 0, "ImageClassifier", "dropout ", c.dropout,
+                " must be in [0, 1) and model_noise ", c.model_noise, " >= 0");
+    if (c.dropout > 0 || c.model_noise > 0) {
+      const std::uint64_t s = gen.next_u64();
+      dropout_ = std::make_unique<Dropout<T>>(c.dropout, s);
+      noise_gen_ = std::make_unique<Generator>(s ^ 0x5DEECE66Dull);
+    }
   }
 
   Tensor<T> forward(const Tensor<T>& input) override {
@@ -103,6 +127,15 @@ class ImageClassifier : public Layer<T> {
     BILIN_CHECK(x.dim() == 2 && x.size(1) == config_.d_input, "ImageClassifier", "input of shape ",
                 to_string(input.shape()), " does not have ", config_.d_input, " features per sample");
     if (embed) x = embed->forward(x);
+    if (dropout_ && this->is_training()) {
+      dropout_->train();
+      x = dropout_->forward(x);
+      if (config_.model_noise > 0) {
+        Tensor<T> n = Tensor<T>::empty(x.shape());
+        noise_gen_->fill_normal(n.data(), n.numel(), 0.0, config_.model_noise);
+        x = x + n;
+      }
+    }
     for (std::size_t i = 0; i < blocks.size(); ++i) {
       const bool res = config_.residual && block_in_[i] == config_.d_hidden;
       x = res ? x + blocks[i]->forward(x) : blocks[i]->forward(x);
@@ -120,6 +153,8 @@ class ImageClassifier : public Layer<T> {
   ClassifierConfig config_;
   std::shared_ptr<Sequential<T>> blocks_holder_;
   std::vector<index_t> block_in_;
+  std::unique_ptr<Dropout<T>> dropout_;
+  std::unique_ptr<Generator> noise_gen_;
 };
 
 }  // namespace bilin::nn
