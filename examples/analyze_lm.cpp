@@ -238,10 +238,6 @@ Acts harvest_layer(LmModel& lm, const Text& text, index_t layer, std::optional<n
 
 // ---------------------------------------------------------------------------------------------
 // The analysis of one layer.
-struct SpectralRow {
-  double rank = 0, e2 = 0, e8 = 0, rank_tl = 0, e2_tl = 0, e8_tl = 0;
-};
-
 struct LayerResult {
   index_t layer = 0;
   SaeAt out_sae;
@@ -255,8 +251,8 @@ struct LayerResult {
   double exact_max = 0;
   CorrelationResult corr;
   double corr_seconds = 0;
-  std::vector<SpectralRow> spectra;  // per output feature
-  SpectralRow goe_median;
+  std::vector<SpectrumShape> spectra;  // per output feature
+  SpectrumShape goe_median;
   double rank_median = 0;
   std::vector<std::pair<std::string, double>> series_k2;  // Table 5 row
   std::vector<std::string> out_labels, in_labels;           // short label per feature
@@ -325,22 +321,6 @@ void check_exactness(const Args& args, LayerResult& r, const LayerMlp& mlp, LmMo
     r.latent_identity = latent_identity_error(r.Q, spread(m, 8), *r.in_sae->s.sae, H);
     r.exact_max = std::max(r.exact_max, r.latent_identity);
   }
-}
-
-SpectralRow measure(const std::vector<double>& l) {
-  const auto t = traceless(l);
-  return {l1l2_rank(l), energy_share(l, 2), energy_share(l, 8), l1l2_rank(t), energy_share(t, 2), energy_share(t, 8)};
-}
-
-SpectralRow median_row(std::vector<SpectralRow> rows) {
-  auto med = [&](double SpectralRow::*f) {
-    std::vector<double> v;
-    for (const auto& r : rows) v.push_back(r.*f);
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
-  };
-  return {med(&SpectralRow::rank), med(&SpectralRow::e2), med(&SpectralRow::e8),
-          med(&SpectralRow::rank_tl), med(&SpectralRow::e2_tl), med(&SpectralRow::e8_tl)};
 }
 
 // The k = 2 mean correlation for another output SAE of the same layer (Table 5).
@@ -417,11 +397,11 @@ LayerResult analyze_layer(const Args& args, LmModel& lm, const Text& text, index
   std::cerr << "  correlations of " << r.corr.size() << " features in " << fmt_num(r.corr_seconds, 3) << " s: r(k=2) "
             << CorrelationResult::mean_of(r.corr.r, 1) << "\n";
 
-  for (index_t a = 0; a < r.n_features; ++a) r.spectra.push_back(measure(r.spec.spectrum(a)));
-  std::vector<SpectralRow> gr;
-  for (index_t g = 0; g < r.goe.count(); ++g) gr.push_back(measure(r.goe.spectrum(g)));
-  r.goe_median = median_row(gr);
-  r.rank_median = median_row(r.spectra).rank;
+  for (index_t a = 0; a < r.n_features; ++a) r.spectra.push_back(spectrum_shape(r.spec.spectrum(a)));
+  std::vector<SpectrumShape> gr;
+  for (index_t g = 0; g < r.goe.count(); ++g) gr.push_back(spectrum_shape(r.goe.spectrum(g)));
+  r.goe_median = median_shape(gr);
+  r.rank_median = median_shape(r.spectra).rank;
 
   feature_contexts(lm, text, r.out_sae, layer, args.contexts, r.out_labels, r.out_contexts);
   if (r.in_sae) {
@@ -571,8 +551,8 @@ void section_spectra(io::HtmlReport& rep, const LayerResult& r) {
   rep.paragraph("Effective rank (Σ|λ|)²/Σλ² (the official compute_effective_rank) and the share of Σλ² in the top 2 "
                 "and top 8 eigenvalues, for Q(e_a) and for its traceless part Q − (tr Q/d)·I (on inputs of fixed norm "
                 "the trace adds a constant), against GOE matrices of the same size and entry scale.");
-  const auto med = median_row(r.spectra);
-  auto row = [](const std::string& k, const SpectralRow& s) {
+  const auto med = median_shape(r.spectra);
+  auto row = [](const std::string& k, const SpectrumShape& s) {
     return std::vector<std::string>{k, f3(s.rank), fmt_pct(s.e2), fmt_pct(s.e8), f3(s.rank_tl), fmt_pct(s.e2_tl), fmt_pct(s.e8_tl)};
   };
   rep.table({"", "effective rank", "top-2 energy", "top-8 energy", "traceless: rank", "top-2", "top-8"},
@@ -727,8 +707,8 @@ json::Value layer_summary(const LayerResult& r) {
   j["corr_min_k_d"] = worst;
   j["effective_rank_median"] = r.rank_median;
   j["goe_effective_rank"] = r.goe_median.rank;
-  j["effective_rank_traceless_median"] = median_row(r.spectra).rank_tl;
-  j["top2_energy_median"] = median_row(r.spectra).e2;
+  j["effective_rank_traceless_median"] = median_shape(r.spectra).rank_tl;
+  j["top2_energy_median"] = median_shape(r.spectra).e2;
   j["goe_top2_energy"] = r.goe_median.e2;
   j["features_analysed"] = r.corr.size();
   j["features_total"] = r.n_features;

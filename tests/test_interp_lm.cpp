@@ -225,6 +225,17 @@ TEST_CASE("spectral measures against closed forms, and the GOE baseline", "[inte
   const auto t = traceless({1, 2, 6});
   CHECK(t[0] == Approx(-2.0));
   CHECK(t[2] == Approx(3.0));
+  const SpectrumShape flat = spectrum_shape({1, 1, 1, 1});
+  CHECK(flat.rank == Approx(4.0));
+  CHECK(flat.e2 == Approx(0.5));
+  CHECK(flat.e8 == Approx(1.0));
+  CHECK(flat.rank_tl == 0.0);  // Q = I: its traceless part is zero
+  const SpectrumShape one = spectrum_shape({2, 0, 0, 0});
+  CHECK(one.rank == Approx(1.0));
+  CHECK(one.rank_tl == Approx(l1l2_rank({1.5, -0.5, -0.5, -0.5})));
+  const SpectrumShape m = median_shape({flat, one, flat});
+  CHECK(m.rank == Approx(4.0));
+  CHECK(m.e2 == Approx(0.5));
   // GOE, n = 256: semicircle law gives (L1/L2)² → 64n/(9π²) and top-2 energy ≈ 8/n
   Generator g(17);
   const index_t n = 256;

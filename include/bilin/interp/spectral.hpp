@@ -18,6 +18,9 @@
 // - goe_matrix(n, std, gen) [n, n]: a Gaussian orthogonal ensemble sample, symmetric, off-diagonal
 //   entries N(0, std²) and diagonal N(0, 2·std²), the random baseline of the paper's Fig. 27B.
 //   offdiag_std(Q) is the root mean square of Q's off-diagonal entries (the matching scale).
+// - spectrum_shape(λ) → SpectrumShape: l1l2_rank, top-2 and top-8 energy_share of λ and of
+//   traceless(λ) (analyze_lm's per-feature spectral measures); median_shape(rows) takes the
+//   median of every field separately (upper median for an even count; all zero when empty).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -137,6 +140,26 @@ double offdiag_std(const T* q, index_t n) {
     for (index_t j = 0; j < n; ++j)
       if (i != j) s += static_cast<double>(q[i * n + j]) * static_cast<double>(q[i * n + j]);
   return n > 1 ? std::sqrt(s / static_cast<double>(n * (n - 1))) : 0.0;
+}
+
+struct SpectrumShape {
+  double rank = 0, e2 = 0, e8 = 0, rank_tl = 0, e2_tl = 0, e8_tl = 0;
+};
+
+inline SpectrumShape spectrum_shape(const std::vector<double>& l) {
+  const auto t = traceless(l);
+  return {l1l2_rank(l), energy_share(l, 2), energy_share(l, 8), l1l2_rank(t), energy_share(t, 2), energy_share(t, 8)};
+}
+
+inline SpectrumShape median_shape(const std::vector<SpectrumShape>& rows) {
+  auto med = [&](double SpectrumShape::*f) {
+    std::vector<double> v;
+    for (const auto& r : rows) v.push_back(r.*f);
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  return {med(&SpectrumShape::rank), med(&SpectrumShape::e2), med(&SpectrumShape::e8),
+          med(&SpectrumShape::rank_tl), med(&SpectrumShape::e2_tl), med(&SpectrumShape::e8_tl)};
 }
 
 template <class T>
