@@ -4,6 +4,8 @@
 // buffer batches reproducible from (fill, offset); metrics against a direct computation.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <bilin/bilin.hpp>
 #include <bilin/train/activation_buffer.hpp>
 #include <bilin/train/sae_file.hpp>
