@@ -7,12 +7,21 @@
 // - top_mass(λ, k) = (sum of the k largest |λ|) / Σ|λ|, in [0, 1]; 0 for an all-zero spectrum.
 // - participation_ratio(λ) = (Σλ²)² / Σλ⁴: another soft count of dominant components.
 // - SpectrumSummary summarize(λ) bundles the three plus the counts of positive/negative values.
+// - l1l2_rank(λ) = (Σ|λ|)² / Σλ²: the official code's compute_effective_rank (the paper's
+//   (L1/L2)² sparsity), n for a flat spectrum, 1 for rank one; 0 for an all-zero spectrum.
+// - energy_share(λ, k) = Σ of the k largest λ² / Σλ² (the top-k share of ‖Q‖_F²), 0 if all zero.
+// - traceless(λ) = λ − mean(λ): the spectrum of Q − (tr Q / n)·I (same eigenvectors). On inputs
+//   of fixed norm (a weightless RMSNorm before the MLP) the trace part adds a constant.
+// - goe_matrix(n, std, gen) [n, n]: a Gaussian orthogonal ensemble sample, symmetric, off-diagonal
+//   entries N(0, std²) and diagonal N(0, 2·std²), the random baseline of the paper's Fig. 27B.
+//   offdiag_std(Q) is the root mean square of Q's off-diagonal entries (the matching scale).
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <vector>
 
+#include "../core/random.hpp"
 #include "../core/tensor.hpp"
 
 namespace bilin::interp {
@@ -69,6 +78,56 @@ inline SpectrumSummary summarize(const std::vector<double>& vals) {
     if (v < 0) ++s.negative;
   }
   return s;
+}
+
+inline double l1l2_rank(const std::vector<double>& vals) {
+  double l1 = 0, l2 = 0;
+  for (double v : vals) l1 += std::fabs(v), l2 += v * v;
+  return l2 > 0 ? l1 * l1 / l2 : 0;
+}
+
+inline double energy_share(const std::vector<double>& vals, std::size_t k) {
+  std::vector<double> e(vals.size());
+  double total = 0;
+  for (std::size_t i = 0; i < vals.size(); ++i) total += e[i] = vals[i] * vals[i];
+  if (!(total > 0)) return 0;
+  k = std::min(k, e.size());
+  std::partial_sort(e.begin(), e.begin() + static_cast<std::ptrdiff_t>(k), e.end(), std::greater<double>());
+  double s = 0;
+  for (std::size_t i = 0; i < k; ++i) s += e[i];
+  return s / total;
+}
+
+inline std::vector<double> traceless(std::vector<double> vals) {
+  if (vals.empty()) return vals;
+  double mean = 0;
+  for (double v : vals) mean += v;
+  mean /= static_cast<double>(vals.size());
+  for (double& v : vals) v -= mean;
+  return vals;
+}
+
+template <class T>
+Tensor<T> goe_matrix(index_t n, double std, Generator& gen) {
+  Tensor<T> g = Tensor<T>::empty({n, n});
+  for (index_t i = 0; i < n; ++i) {
+    g.data()[i * n + i] = static_cast<T>(std * std::sqrt(2.0) * gen.normal());
+    for (index_t j = i + 1; j < n; ++j) {
+      const T v = static_cast<T>(std * gen.normal());
+      g.data()[i * n + j] = v;
+      g.data()[j * n + i] = v;
+    }
+  }
+  return g;
+}
+
+template <class T>
+double offdiag_std(const T* q, index_t n) {
+  double s = 0;
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < n; ++j)
+      if (i != j) s += static_cast<double>(q[i * n + j]) * static_cast<double>(q[i * n + j]);
+  return n > 1 ? std::sqrt(s / static_cast<double>(n * (n - 1))) : 0.0;
 }
 
 template <class T>
