@@ -5,14 +5,18 @@ src/shared/components.py, with the `scale_attn` key of the authors' later biline
 and of its SAE (bench/compare_torch_sae.py's OfficialSAE), with the official module names, so
 that its state dict is the official checkpoint layout.
 
-    official_lm_torch.py make DIR SCALE DTYPE   writes an official-layout folder DIR/model
-        (config.json + model.safetensors; random weights; d_model 64, n_vocab 512, 2 layers,
+    official_lm_torch.py make DIR SCALE DTYPE [SHAPE]   writes an official-layout folder DIR/model
+        (config.json + model.safetensors + tokenizer.json, a 512-token WordPiece vocabulary with the
+        ts-4096 pipeline; random weights; d_model 64, n_vocab 512, 2 layers,
         4 heads, d_hidden 256; "scale_attn": SCALE (0/1, or "absent" to leave the key out);
-        weights stored as DTYPE F32 or BF16), an official SAE folder DIR/sae/1-mlp-out-x4-k8
+        weights stored as DTYPE F32 or BF16; SHAPE "ts-medium" instead gives the published
+        ts-medium's shape: 6 layers, d_model 512, d_hidden 2048, 8 heads, n_vocab 4096, and a
+        2048-feature k-30 SAE on mlp_out of layer 4), an official SAE folder DIR/sae/1-mlp-out-x4-k8
         (config.json + model.safetensors, on mlp_out of layer 1) and DIR/ref.safetensors: the
         token ids, PyTorch's logits, its hook activations resid_mid.L, mlp_in.L, mlp_out.L
         (read with forward hooks on the official modules n2 and mlp) and the SAE's dense codes
-        of mlp_out.1.
+        of mlp_out.1; DIR/stories.txt, 80 short stories of vocabulary words separated by blank
+        lines.
     official_lm_torch.py check DIR              loads the folder DIR/export (written by bilin's
         save_official_lm) into the official model (load_state_dict strict), runs the ids of
         DIR/bilin_ref.safetensors and compares its logits with bilin's to 1e-5 relative; exit
@@ -202,36 +206,83 @@ def write_safetensors(path, tensors, dtype="F32", metadata=None):
         f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
 
 
-def make(out, scale, dtype):
+WORDS = ("once upon a time there was little girl boy named lily tom who loved to play with her his ball "
+         "in the park one day she he saw big red dog and cat they were happy sad friends went home mom said "
+         "not good bad very nice it is was".split())
+
+
+def write_tokenizer(path, n_vocab):
+    """A tokenizer.json like tdooms/ts-tokenizer-4096's (bilinear-interp stories-4096.json): the
+    same normalizer, pre-tokenizer, post-processor and WordPiece model, a smaller vocabulary."""
+    vocab = ["[UNK]", "[BOS]", "[EOS]"] + list("!\"',-.:;?") + [str(d) for d in range(10)]
+    vocab += [chr(c) for c in range(ord("a"), ord("z") + 1)] + ["##" + chr(c) for c in range(ord("a"), ord("z") + 1)]
+    vocab += [w for w in dict.fromkeys(WORDS) if w not in vocab]
+    vocab += ["tok%d" % i for i in range(n_vocab - len(vocab))]
+    special = lambda i, t: {"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                            "normalized": False, "special": True}
+    tok = {"version": "1.0", "truncation": None, "padding": None,
+           "added_tokens": [special(0, "[UNK]"), special(1, "[BOS]"), special(2, "[EOS]")],
+           "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"},
+                                                              {"type": "Lowercase"}]},
+           "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+               {"type": "Punctuation", "behavior": "Isolated"}, {"type": "Whitespace"},
+               {"type": "Digits", "individual_digits": True}]},
+           "post_processor": {"type": "TemplateProcessing",
+                              "single": [{"SpecialToken": {"id": "[BOS]", "type_id": 0}},
+                                         {"Sequence": {"id": "A", "type_id": 0}}],
+                              "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                              "special_tokens": {"[BOS]": {"id": "[BOS]", "ids": [1], "tokens": ["[BOS]"]}}},
+           "decoder": None,
+           "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                     "max_input_chars_per_word": 100, "vocab": {t: i for i, t in enumerate(vocab)}}}
+    with open(path, "w") as f:
+        json.dump(tok, f, indent=2)
+
+
+SHAPES = {  # model config, SAE (layer, expansion, k), reference batch
+    "small": (dict(n_vocab=512, d_model=64, d_hidden=256, n_layer=2, n_head=4, n_ctx=64), (1, 4, 8), (3, 40)),
+    "ts-medium": (dict(n_vocab=4096, d_model=512, d_hidden=2048, n_layer=6, n_head=8, n_ctx=256), (4, 4, 30), (1, 16)),
+}
+
+
+def make(out, scale, dtype, shape="small"):
     torch.manual_seed(1234 + (scale == "1"))
-    cfg = {"n_vocab": 512, "d_model": 64, "d_hidden": 256, "n_layer": 2, "n_head": 4, "n_ctx": 64, "bilinear": True,
-           "gate": None, "bias": False, "normalization": True, "tokenizer": None, "architectures": ["Transformer"]}
+    dims, (sae_layer, sae_exp, sae_k), (batch, seq) = SHAPES[shape]
+    cfg = dict(dims, bilinear=True, gate=None, bias=False, normalization=True, tokenizer=None,
+               architectures=["Transformer"])
     if scale != "absent":
         cfg["scale_attn"] = scale == "1"
     model = Transformer(cfg).eval()
     with torch.no_grad():
         for name, p in model.named_parameters():
-            p.normal_(0, 0.3 if "wte" in name else 0.15)
+            p.normal_(0, 0.3 if "wte" in name else 0.15 * (64 / cfg["d_model"]) ** 0.5)
             if dtype == "BF16":  # the reference runs on exactly the weights bilin reads
                 p.copy_(p.to(torch.bfloat16).float())
     os.makedirs(os.path.join(out, "model"), exist_ok=True)
     with open(os.path.join(out, "model", "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
+    write_tokenizer(os.path.join(out, "model", "tokenizer.json"), cfg["n_vocab"])
+    g = torch.Generator().manual_seed(5)
+    with open(os.path.join(out, "stories.txt"), "w") as f:
+        for _ in range(80 if shape == "small" else 600):
+            idx = torch.randint(0, len(WORDS), (30,), generator=g).tolist()
+            f.write("Once upon a time, " + " ".join(WORDS[i] for i in idx) + ".\n\n")
     sd = model.state_dict()
     write_safetensors(os.path.join(out, "model", "model.safetensors"),
                       {k: v for k, v in sd.items()}, dtype=dtype, metadata={"format": "pt"})
 
-    ids = torch.randint(0, cfg["n_vocab"], (3, 40))
+    ids = torch.randint(0, cfg["n_vocab"], (batch, seq))
     logits, acts = hooked_run(model, ids)
 
     OfficialSAE, _ = official_sae_classes()
-    sae = OfficialSAE(64, 256, 8)
+    d = cfg["d_model"]
+    sae = OfficialSAE(d, sae_exp * d, sae_k)
     with torch.no_grad():
         sae.b_dec.normal_(0, 0.05)
-    sae_dir = os.path.join(out, "sae", "1-mlp-out-x4-k8")
+    sae_dir = os.path.join(out, "sae", "%d-mlp-out-x%d-k%d" % (sae_layer, sae_exp, sae_k))
     os.makedirs(sae_dir, exist_ok=True)
-    sae_cfg = {"point": ["mlp_out", 1], "target": None, "lr": 1e-4, "in_batch": 32, "out_batch": 4096,
-               "n_batches": 256, "n_buffers": None, "d_model": 64, "n_ctx": 256, "expansion": 4, "k": 8,
+    sae_cfg = {"point": ["mlp_out", sae_layer], "target": None, "lr": 1e-4, "in_batch": 32, "out_batch": 4096,
+               "n_batches": 256, "n_buffers": None, "d_model": d, "n_ctx": 256, "expansion": sae_exp, "k": sae_k,
                "val_steps": 100, "dead_thresh": 2, "normalize": None, "init_scale": 1.0, "bilinear_encoder": False,
                "token_lookup": False, "decoder_decay": 0.0, "normalize_decoder": True, "encoder_bias": False,
                "tag": None, "kwargs": {}}
@@ -239,9 +290,9 @@ def make(out, scale, dtype):
         json.dump(sae_cfg, f, indent=2)
     write_safetensors(os.path.join(sae_dir, "model.safetensors"), dict(sae.state_dict()))
     with torch.no_grad():
-        codes = sae.encode(acts["mlp_out.1"].reshape(-1, 64))
+        codes = sae.encode(acts["mlp_out.%d" % sae_layer].reshape(-1, d))
 
-    ref = {"ids": ids, "logits": logits, "sae_codes.mlp_out.1": codes}
+    ref = {"ids": ids, "logits": logits, "sae_codes.mlp_out.%d" % sae_layer: codes}
     ref.update(acts)
     write_safetensors(os.path.join(out, "ref.safetensors"), ref)
 
@@ -266,7 +317,7 @@ def check(out):
 
 if __name__ == "__main__":
     if sys.argv[1] == "make":
-        make(sys.argv[2], sys.argv[3], sys.argv[4])
+        make(*sys.argv[2:6])
     elif sys.argv[1] == "check":
         sys.exit(check(sys.argv[2]))
     else:

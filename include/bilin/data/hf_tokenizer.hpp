@@ -24,6 +24,9 @@
 //   max_input_chars_per_word characters, becomes the single unk id), then the post-processor.
 // - decode(ids, skip_special = true) → text; id_to_token / token_to_id; vocab_size() is one past
 //   the largest id.
+// - encode_documents(tok, docs) encodes each document on its own (so each gets the template's
+//   [BOS], as every row of the official ts-tokenized data starts with it) and concatenates them
+//   as one token stream.
 // - Errors are bilin::Error("hf_tokenizer", "<file>: ...") naming the key: a model type other
 //   than WordPiece (byte-level BPE, Unigram, ... are named and refused: BPE would need its own
 //   byte-to-unicode map and merge ranks, which this reader does not implement), a vocab
@@ -503,5 +506,12 @@ class HfTokenizer {
   std::string decoder_prefix_;
   bool cleanup_ = true;
 };
+
+inline std::vector<std::uint32_t> encode_documents(const HfTokenizer& tok, const std::vector<std::string>& docs) {
+  std::vector<std::uint32_t> out;
+  for (const auto& d : docs)
+    for (std::int64_t id : tok.encode(d)) out.push_back(static_cast<std::uint32_t>(id));
+  return out;
+}
 
 }  // namespace bilin::data
