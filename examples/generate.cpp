@@ -9,7 +9,8 @@
 // its tokenizer.json (data/hf_tokenizer.hpp); --tokenizer overrides either (a .json file is read
 // as tokenizer.json, anything else as a bilin BPE file). --ids gives the token ids directly;
 // with --logits-out the program writes the logits of that one sequence ([T, vocab], F32,
-// tensor "logits") and exits without sampling, printing a JSON summary line. Generation
+// tensor "logits") and exits without sampling, printing a JSON summary line. --export-official DIR
+// writes the model in the official layout (train::save_official_lm) and exits. Generation
 // uses a key/value cache (nn/generate.hpp): after the prompt, each new token costs one
 // single-token forward. Text is streamed to stdout as it is produced; a summary line
 // (tokens/s) goes to stderr.
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
         .value("prompt", "Once upon a time", "text to continue", "TEXT")
         .value("ids", "", "token ids to start from instead of --prompt (comma-separated)", "I,J,...")
         .value("logits-out", "", "write the logits of --ids ([T, vocab], F32, 'logits') to FILE and exit", "FILE")
+        .value("export-official", "", "write the model in the official layout (config.json + model.safetensors) to DIR and exit",
+               "DIR")
         .value("tokens", "200", "tokens to generate per sample", "N")
         .value("temperature", "0.8", "sampling temperature", "T")
         .value("top-k", "40", "sample from the k most likely tokens", "K")
@@ -81,6 +84,11 @@ int main(int argc, char** argv) {
       given_ids.push_back(v);
     }
 
+    if (const std::string dir = f.str("export-official"); !dir.empty()) {
+      train::save_official_lm(dir, model);
+      std::printf("{\"exported\": %s, \"model\": %s}\n", json::quote(dir).c_str(), json::quote(lm.path).c_str());
+      return 0;
+    }
     if (!logits_out.empty()) {
       BILIN_CHECK(!given_ids.empty(), "generate", "--logits-out needs --ids");
       const auto T = static_cast<index_t>(given_ids.size());

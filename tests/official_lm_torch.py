@@ -11,8 +11,8 @@ that its state dict is the official checkpoint layout.
         4 heads, d_hidden 256; "scale_attn": SCALE (0/1, or "absent" to leave the key out);
         weights stored as DTYPE F32 or BF16; SHAPE "ts-medium" instead gives the published
         ts-medium's shape: 6 layers, d_model 512, d_hidden 2048, 8 heads, n_vocab 4096, and a
-        2048-feature k-30 SAE on mlp_out of layer 4), an official SAE folder DIR/sae/1-mlp-out-x4-k8
-        (config.json + model.safetensors, on mlp_out of layer 1) and DIR/ref.safetensors: the
+        2048-feature k-30 SAEs at layer 4), official SAE folders DIR/sae/1-mlp-out-x4-k8 and
+        DIR/sae/1-resid-mid-x4-k8 (config.json + model.safetensors, on mlp_out / resid_mid of layer 1) and DIR/ref.safetensors: the
         token ids, PyTorch's logits, its hook activations resid_mid.L, mlp_in.L, mlp_out.L
         (read with forward hooks on the official modules n2 and mlp) and the SAE's dense codes
         of mlp_out.1; DIR/stories.txt, 80 short stories of vocabulary words separated by blank
@@ -264,7 +264,7 @@ def make(out, scale, dtype, shape="small"):
     write_tokenizer(os.path.join(out, "model", "tokenizer.json"), cfg["n_vocab"])
     g = torch.Generator().manual_seed(5)
     with open(os.path.join(out, "stories.txt"), "w") as f:
-        for _ in range(80 if shape == "small" else 600):
+        for _ in range(80 if shape == "small" else 1200):
             idx = torch.randint(0, len(WORDS), (30,), generator=g).tolist()
             f.write("Once upon a time, " + " ".join(WORDS[i] for i in idx) + ".\n\n")
     sd = model.state_dict()
@@ -289,6 +289,13 @@ def make(out, scale, dtype, shape="small"):
     with open(os.path.join(sae_dir, "config.json"), "w") as f:
         json.dump(sae_cfg, f, indent=2)
     write_safetensors(os.path.join(sae_dir, "model.safetensors"), dict(sae.state_dict()))
+    # an input SAE at resid_mid of the same layer, as the paper's Figure 8 code uses
+    sae_in = OfficialSAE(d, sae_exp * d, sae_k)
+    in_dir = os.path.join(out, "sae", "%d-resid-mid-x%d-k%d" % (sae_layer, sae_exp, sae_k))
+    os.makedirs(in_dir, exist_ok=True)
+    with open(os.path.join(in_dir, "config.json"), "w") as f:
+        json.dump(dict(sae_cfg, point=["resid-mid", sae_layer]), f, indent=2)
+    write_safetensors(os.path.join(in_dir, "model.safetensors"), dict(sae_in.state_dict()))
     with torch.no_grad():
         codes = sae.encode(acts["mlp_out.%d" % sae_layer].reshape(-1, d))
 

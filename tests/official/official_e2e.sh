@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # usage: official_e2e.sh GENERATE ANALYZE_LM TRAIN_SAE DATA_DIR WORK_DIR   (see tests/official.cmake)
 # The programs that take a language model, end to end on a random model in the official layout
-# (tests/official_lm_torch.py make: config.json + model.safetensors + tokenizer.json, and an
-# official SAE folder): generate --ids --logits-out equals PyTorch's logits to 1e-5 relative;
-# generate samples from a prompt tokenized with the folder's tokenizer.json; analyze_lm analyses
-# layer 1 with the official SAE folder (exactness, r = 1 at k = d); train_sae trains on the
-# folder's model (when the TinyStories data is there). Skipped (exit 77) without PyTorch.
+# (tests/official_lm_torch.py make: config.json + model.safetensors + tokenizer.json, and official
+# SAE folders): generate --ids --logits-out equals PyTorch's logits to 1e-5 relative; generate
+# --export-official round-trips the model; generate samples from a prompt tokenized with the
+# folder's tokenizer.json; analyze_lm analyses layer 1 with the official SAE folders (output at
+# mlp_out, input at resid_mid; exactness, r = 1 at k = d); train_sae trains on the folder's model
+# (when the TinyStories data is there). Skipped (exit 77) without PyTorch.
 set -euo pipefail
 gen=$1 analyze=$2 sae=$3 data=$4 work=$5
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +37,10 @@ rel = float(np.abs(g - r).max() / np.abs(r).max())
 print("generate --logits-out vs PyTorch: relative difference %.3g" % rel)
 assert rel <= 1e-5
 PY
+# --export-official writes the loaded model back in the official layout: same logits
+"$gen" --ckpt "$m" --export-official "$work/exported" > /dev/null || fail "generate --export-official"
+"$gen" --ckpt "$work/exported" --ids "$ids" --logits-out "$work/logits2.safetensors" > /dev/null || fail "generate on the export"
+cmp -s <(tail -c +9 "$work/logits.safetensors") <(tail -c +9 "$work/logits2.safetensors") || fail "exported model gives other logits"
 "$gen" --ckpt "$m/config.json" --prompt "Once upon a time, Lily saw 3 dogs." --tokens 8 --seed 1 > "$work/sample.txt" 2> /dev/null \
   || fail "generate with the folder's tokenizer.json"
 grep -q "^once upon a time , lily saw 3 dogs \." "$work/sample.txt" || fail "generate output: $(cat "$work/sample.txt")"
@@ -45,7 +50,7 @@ if "$gen" --ckpt "$work/notok" --prompt hi > /dev/null 2> "$work/notok.err"; the
 grep -q "no tokenizer.json" "$work/notok.err" || fail "generate error: $(cat "$work/notok.err")"
 
 # analyze_lm on the folder with the official SAE folder
-"$analyze" --ckpt "$m" --sae-out "$work/sae" --layer 1 --text "$work/stories.txt" --out "$work/an" --threads 2 \
+"$analyze" --ckpt "$m" --sae-out "$work/sae" --sae-in "$work/sae" --layer 1 --text "$work/stories.txt" --out "$work/an" --threads 2 \
   --windows 24 --goe-pool 4 --top-features 2 > "$work/an.out" 2> "$work/an.err" || { cat "$work/an.err"; fail "analyze_lm"; }
 "$py" - "$(tail -n 1 "$work/an.out")" <<'PY' || fail "analyze_lm figures"
 import json, sys

@@ -29,6 +29,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../io/json.hpp"  // json::append_utf8
+
 namespace bilin::data::unicode {
 
 struct HfDecomposition {
@@ -225,26 +227,9 @@ inline std::vector<char32_t> utf8_decode(std::string_view s) {
   return out;
 }
 
-inline void utf8_append(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
 inline std::string utf8_encode(const std::u32string_view cps) {
   std::string out;
-  for (char32_t c : cps) utf8_append(out, c);
+  for (char32_t c : cps) json::append_utf8(out, static_cast<unsigned>(c));
   return out;
 }
 
