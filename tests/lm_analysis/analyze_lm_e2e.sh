@@ -20,7 +20,7 @@ lm=(--data "$data" --cache "$work/cache" --vocab 512 --layers 2 --d-model 32 --h
 ck="$work/lm/ckpt.safetensors"
 saeflags=(--data "$data" --cache "$work/cache" --expansion 4 --k 8 --steps 40 --batch 256 --buffer 1500 --reuse 2
           --eval-windows 4 --final-windows 16 --log-every 20 --threads 2 --top 5)
-"$sae" --ckpt "$ck" "${saeflags[@]}" --all-layers --hook mlp_out,mlp_in --out "$work/sae" > /dev/null 2> "$work/sae.err" || { cat "$work/sae.err"; fail "train_sae"; }
+"$sae" --ckpt "$ck" "${saeflags[@]}" --all-layers --hook mlp_out,mlp_in,resid_mid --out "$work/sae" > /dev/null 2> "$work/sae.err" || { cat "$work/sae.err"; fail "train_sae"; }
 "$sae" --ckpt "$ck" "${saeflags[@]}" --layer 1 --hook mlp_out --seed 5 --out "$work/sae_b" > /dev/null 2> "$work/sae_b.err" || { cat "$work/sae_b.err"; fail "train_sae b"; }
 an=(--ckpt "$ck" --data "$data" --cache "$work/cache" --windows 24 --threads 2 --goe-pool 4 --top-features 2)
 
@@ -78,6 +78,11 @@ for t in ("Mean active-only correlation vs k", "Correlation at k = 2 per feature
           "Self vs cross interactions", "Eigenvalues vs random", "Rank-2 approximation", "Negation probe", "key numbers"):
     assert t in html, t
 PY
+
+# an input SAE at resid_mid (the paper's code's choice): the latent identity holds in its own space
+"$analyze" "${an[@]}" --sae-out "$work/sae" --sae-in "$work/sae/1-resid_mid" --layer 1 --out "$work/rm" > "$work/rm.out" 2> "$work/rm.err" || { cat "$work/rm.err"; fail "resid_mid input SAE"; }
+"$py" -c 'import json,sys; j=json.loads(sys.argv[1]); assert 0 <= j["latent_identity_rel_err"] <= 1e-4, j' "$(tail -n 1 "$work/rm.out")" || fail "resid_mid latent identity"
+grep -q "input SAE (resid_mid" "$work/rm/report.html" || fail "report does not name the resid_mid input SAE"
 
 # all layers
 "$analyze" "${an[@]}" --sae-out "$work/sae" --layer all --out "$work/all" > "$work/all.out" 2> "$work/all.err" || { cat "$work/all.err"; fail "--layer all"; }

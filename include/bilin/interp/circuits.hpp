@@ -47,7 +47,9 @@
 
 namespace bilin::interp {
 
-inline double quantile(std::vector<double> v, double q) {
+namespace detail {
+// The q-quantile of v, reordering v (nth_element) instead of copying it.
+inline double quantile_inplace(std::vector<double>& v, double q) {
   BILIN_CHECK(!v.empty(), "quantile", "no values");
   const double pos = q * static_cast<double>(v.size() - 1);
   const auto lo = static_cast<std::size_t>(std::floor(pos));
@@ -57,10 +59,14 @@ inline double quantile(std::vector<double> v, double q) {
   const double b = *std::min_element(v.begin() + static_cast<std::ptrdiff_t>(lo) + 1, v.end());
   return a + (pos - static_cast<double>(lo)) * (b - a);
 }
+}  // namespace detail
+
+inline double quantile(std::vector<double> v, double q) { return detail::quantile_inplace(v, q); }
 
 inline std::pair<index_t, double> iqr_outliers(const std::vector<double>& v, double factor) {
   if (v.empty()) return {0, 0.0};
-  const double q1 = quantile(v, 0.25), q3 = quantile(v, 0.75), iqr = q3 - q1;
+  std::vector<double> w = v;  // one copy for both quartiles
+  const double q1 = detail::quantile_inplace(w, 0.25), q3 = detail::quantile_inplace(w, 0.75), iqr = q3 - q1;
   const double lo = q1 - factor * iqr, hi = q3 + factor * iqr;
   index_t c = 0;
   double m = 0;

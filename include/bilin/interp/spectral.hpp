@@ -88,14 +88,8 @@ inline double l1l2_rank(const std::vector<double>& vals) {
 
 inline double energy_share(const std::vector<double>& vals, std::size_t k) {
   std::vector<double> e(vals.size());
-  double total = 0;
-  for (std::size_t i = 0; i < vals.size(); ++i) total += e[i] = vals[i] * vals[i];
-  if (!(total > 0)) return 0;
-  k = std::min(k, e.size());
-  std::partial_sort(e.begin(), e.begin() + static_cast<std::ptrdiff_t>(k), e.end(), std::greater<double>());
-  double s = 0;
-  for (std::size_t i = 0; i < k; ++i) s += e[i];
-  return s / total;
+  for (std::size_t i = 0; i < vals.size(); ++i) e[i] = vals[i] * vals[i];
+  return top_mass(e, k);  // the top-k share of Σλ² is the top-k mass of the λ²
 }
 
 inline std::vector<double> traceless(std::vector<double> vals) {
