@@ -270,3 +270,25 @@ TEST_CASE("bad official-layout folders fail naming the file and the key or tenso
     CHECK(train::load_sae(s).info.layer == 1);
   }
 }
+
+TEST_CASE("load_lm opens bilin checkpoints as well as official folders", "[official]") {
+  bilin_test::TempDir dir("official_load_lm");
+  nn::TransformerConfig c;
+  c.vocab = 40;
+  c.n_layer = 1;
+  c.d_model = 16;
+  c.n_head = 2;
+  c.d_hidden = 32;
+  c.n_ctx = 8;
+  Generator gen(11);
+  nn::Transformer<float> m(c, gen);
+  train::save_lm_checkpoint<float>(dir.path + "/ckpt.safetensors", m, nullptr, {{"note", "x"}});
+  const train::LoadedLm a = train::load_lm(dir.path + "/ckpt.safetensors");
+  CHECK(!a.official);
+  CHECK(a.metadata.at("note") == "x");
+  const IndexTensor ids = official_random_ids(c.vocab, 2, 8, gen);
+  NoGradGuard ng;
+  CHECK(official_rel(a.model->forward(ids), m.forward(ids)) == 0.0);
+  CHECK_THAT(bilin_test::error_of([&] { train::load_lm(dir.path + "/nothing"); }),
+             Catch::Matchers::Contains("nothing: no such file or folder"));
+}
