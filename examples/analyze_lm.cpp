@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <bilin/bilin.hpp>
+#include <bilin/data/hf_tokenizer.hpp>
 #include <bilin/interp/circuits.hpp>
 #include <bilin/interp/interaction_batch.hpp>
 #include <bilin/interp/latent_basis.hpp>
@@ -41,6 +42,7 @@
 #include <bilin/io/json.hpp>
 #include <bilin/io/safetensors.hpp>
 #include <bilin/train/activation_buffer.hpp>
+#include <bilin/train/load_lm.hpp>
 #include <bilin/train/sae_file.hpp>
 
 #include "lm_common.hpp"
@@ -61,7 +63,7 @@ struct Args {
 
 bool parse(int argc, char** argv, Args& a) {
   Flags f("analyze_lm", "Weight-based analysis of a language model's bilinear MLP layer(s), as one HTML report.");
-  f.value("ckpt", "", "the language model (train_tinylm checkpoint); required", "FILE")
+  f.value("ckpt", "", "the language model (train_tinylm checkpoint, or an official folder with config.json, model.safetensors, tokenizer.json); required", "PATH")
       .value("sae-out", "", "output SAE at the layer's mlp_out: a sae.safetensors, its folder, or a folder of "
                             "<layer>-mlp_out/ folders (train_sae --all-layers); required", "PATH")
       .value("sae-in", "", "input SAE at mlp_in or resid_mid (same forms; optional: without it no latent basis "
@@ -115,21 +117,24 @@ double now() { return lm::now_seconds(); }
 // ---------------------------------------------------------------------------------------------
 // The model: one small loader (other checkpoint layouts plug in here).
 struct LmModel {
-  std::unique_ptr<nn::Transformer<float>> model;
+  std::shared_ptr<nn::Transformer<float>> model;
   nn::TransformerConfig config;
   std::map<std::string, std::string> meta;
   std::string path, hash;  // hash: "crc32:<model_crc32>" as train_sae stores it in SAE files
+  std::string tokenizer_json;  // official folders: their tokenizer.json, if any
+  bool official = false;
 };
 
+// A train_tinylm checkpoint or an official-layout folder (train/load_lm.hpp).
 LmModel load_model(const std::string& path) {
+  train::LoadedLm l = train::load_lm(path);
   LmModel m;
-  m.path = path;
-  m.config = lm::read_lm_config(path);
-  m.meta = io::read_checkpoint_metadata(path);
-  Generator g(0);
-  m.model = std::make_unique<nn::Transformer<float>>(m.config, g);
-  lm::load_lm_checkpoint(path, *m.model);
-  m.model->eval();
+  m.path = l.path;
+  m.model = l.model;
+  m.config = l.model->config();
+  m.meta = l.metadata;
+  m.tokenizer_json = l.tokenizer_json;
+  m.official = l.official;
   if (auto it = m.meta.find("model_crc32"); it != m.meta.end()) m.hash = "crc32:" + it->second;
   return m;
 }
@@ -142,7 +147,21 @@ struct SaeAt {
 };
 
 std::string find_sae_file(const std::string& p, index_t layer, const std::vector<std::string>& hooks) {
-  if (fs::is_regular_file(p)) return p;
+  if (fs::is_regular_file(p) || !train::official_sae_folder(p).empty()) return p;
+  // a folder of official SAE folders (tdooms/ts-medium-scope: "<layer>-<hook>-x<e>-k<k>", hook with '-')
+  if (fs::is_directory(p))
+    for (const auto& h : hooks) {
+      std::string dashed = h;
+      std::replace(dashed.begin(), dashed.end(), '_', '-');
+      std::vector<std::string> hits;
+      for (const auto& e : fs::directory_iterator(p)) {
+        const std::string name = e.path().filename().string();
+        for (const std::string& pre : {std::to_string(layer) + "-" + dashed + "-x", dashed + "-" + std::to_string(layer) + "-x"})
+          if (name.rfind(pre, 0) == 0 && !train::official_sae_folder(e.path().string()).empty()) hits.push_back(e.path().string());
+      }
+      std::sort(hits.begin(), hits.end());
+      if (!hits.empty()) return hits.front();
+    }
   if (fs::is_regular_file(p + "/sae.safetensors")) return p + "/sae.safetensors";
   for (const auto& h : hooks) {
     const std::string q = p + "/" + std::to_string(layer) + "-" + h + "/sae.safetensors";
@@ -174,16 +193,36 @@ SaeAt load_sae_for(const std::string& given, index_t layer, const std::vector<st
 // Held-out text and the activations of one layer.
 struct Text {
   data::BpeTokenizer tok;
+  std::optional<data::HfTokenizer> hf;  // an official folder's tokenizer.json
   std::vector<data::token_t> val, train;  // train: next-token counts of the direct-path check
   std::vector<std::uint64_t> starts;
   index_t ctx = 0;
-  std::string decode(std::span<const data::token_t> t) const { return tok.decode(t); }
+  std::string decode(std::span<const data::token_t> t) const {
+    if (hf) return hf->decode(std::vector<std::int64_t>(t.begin(), t.end()), false);
+    return tok.decode(t);
+  }
 };
 
 Text load_text(const Args& args, const LmModel& lm) {
   Text t;
   const auto tok_meta = lm.meta.find("tokenizer");
-  if (!args.text.empty()) {
+  if (lm.official) {
+    // The official data: one story per row, each starting with [BOS] (the tokenizer's template).
+    BILIN_CHECK(!lm.tokenizer_json.empty() && !args.text.empty(), "analyze_lm", lm.path,
+                " is an official-layout folder: it needs its tokenizer.json and --text FILE (held-out stories, one ",
+                "per paragraph)");
+    t.hf = data::HfTokenizer::load(lm.tokenizer_json);
+    const std::string s = io::read_file(args.text, "analyze_lm");
+    std::vector<std::string> stories;
+    for (std::size_t b = 0; b < s.size();) {
+      std::size_t e = s.find("\n\n", b);
+      if (e == std::string::npos) e = s.size();
+      if (s.find_first_not_of(" \t\r\n", b) < e) stories.push_back(s.substr(b, e - b));
+      b = e + 2;
+    }
+    t.val = data::encode_documents(*t.hf, stories);
+    t.train = t.val;  // the direct path's next-token counts come from the same stories
+  } else if (!args.text.empty()) {
     BILIN_CHECK(tok_meta != lm.meta.end(), "analyze_lm", lm.path, " stores no tokenizer in its metadata; --text needs one");
     t.tok = data::BpeTokenizer::parse(tok_meta->second, lm.path + " (metadata 'tokenizer')");
     const std::string s = io::read_file(args.text, "analyze_lm");

@@ -29,6 +29,8 @@
 #include <bilin/interp/sae_features.hpp>
 #include <bilin/io/flags.hpp>
 #include <bilin/io/json.hpp>
+#include <bilin/data/hf_tokenizer.hpp>
+#include <bilin/train/load_lm.hpp>
 #include <bilin/train/sae_file.hpp>
 #include <bilin/train/sae_metrics.hpp>
 #include <bilin/train/sae_trainer.hpp>
@@ -42,7 +44,7 @@ namespace {
 
 Flags make_flags() {
   Flags f("train_sae", "Train TopK sparse autoencoders on a language model's hook-point activations.");
-  f.value("ckpt", "", "train_tinylm checkpoint of the language model", "FILE")
+  f.value("ckpt", "", "the language model: train_tinylm checkpoint or official folder (config.json, model.safetensors, tokenizer.json)", "PATH")
       .value("layer", "2", "layer whose hook point is read (0-based)", "L")
       .value("hook", "mlp_out", "hook point(s), comma-separated: resid_pre, resid_mid, mlp_in, mlp_out, resid_post", "H")
       .toggle("all-layers", "one SAE per layer (and per --hook) from one harvesting pass")
@@ -156,13 +158,11 @@ std::vector<std::uint64_t> spread_windows(std::size_t n_tokens, index_t ctx, ind
 int run(const Flags& f, const train::SaeTrainOptions& o) {
   const double t_start = lm::now_seconds();
   const std::string ckpt = f.str("ckpt");
-  BILIN_CHECK(!ckpt.empty(), "train_sae", "--ckpt FILE (a train_tinylm checkpoint) is required");
-  const nn::TransformerConfig lmcfg = lm::read_lm_config(ckpt);
-  const auto lm_meta = io::read_checkpoint_metadata(ckpt);
-  Generator g0(0);
-  nn::Transformer<float> model(lmcfg, g0);
-  lm::load_lm_checkpoint(ckpt, model);
-  model.eval();
+  BILIN_CHECK(!ckpt.empty(), "train_sae", "--ckpt PATH (a train_tinylm checkpoint or an official folder) is required");
+  const train::LoadedLm loaded = train::load_lm(ckpt);
+  nn::Transformer<float>& model = *loaded.model;
+  const nn::TransformerConfig lmcfg = model.config();
+  const auto& lm_meta = loaded.metadata;
 
   // targets
   const nn::SaeConfig scfg = nn::SaeConfig::with_expansion(lmcfg.d_model, o.expansion, o.k, o.relu);
@@ -193,9 +193,22 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
 
   // data
   const std::string cache = f.given("cache") ? f.str("cache") : fs::path(ckpt).parent_path().string();
-  lm::LmData dat = lm::prepare_tinystories(f.str("data"), static_cast<std::size_t>(lmcfg.vocab), cache.empty() ? "." : cache);
+  lm::LmData dat;
+  std::optional<data::HfTokenizer> hf;  // an official folder: its tokenizer.json, one [BOS] per story
+  if (loaded.official) {
+    BILIN_CHECK(!loaded.tokenizer_json.empty(), "train_sae", loaded.path, " has no tokenizer.json to tokenize the stories with");
+    hf = data::HfTokenizer::load(loaded.tokenizer_json);
+    const data::TextCorpus corpus = data::load_tinystories(f.str("data"));
+    dat.train = data::encode_documents(*hf, corpus.train);
+    dat.val = data::encode_documents(*hf, corpus.val);
+  } else {
+    dat = lm::prepare_tinystories(f.str("data"), static_cast<std::size_t>(lmcfg.vocab), cache.empty() ? "." : cache);
+  }
   data::BpeTokenizer tok = dat.tokenizer;
   if (auto it = lm_meta.find("tokenizer"); it != lm_meta.end()) tok = data::BpeTokenizer::parse(it->second, ckpt + " (metadata 'tokenizer')");
+  const auto decode = [&](std::span<const data::token_t> ts) {
+    return hf ? hf->decode(std::vector<std::int64_t>(ts.begin(), ts.end()), false) : tok.decode(ts);
+  };
   const index_t ctx = lmcfg.n_ctx;
 
   if (evaluated) {
@@ -308,7 +321,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
       r["sae"] = fs::absolute(path).string();
       const auto feats = interp::sae_features(model, trainers[i]->sae(), targets[i], dat.val, ctx, final_starts,
                                               f.integer("top"));
-      json::Value fj = interp::features_json(feats, dat.val, [&](std::span<const data::token_t> ts) { return tok.decode(ts); });
+      json::Value fj = interp::features_json(feats, dat.val, decode);
       io::write_file_atomic(dirs[i] + "/features.json", fj.dump());
       r["features"] = fs::absolute(dirs[i] + "/features.json").string();
     }

@@ -10,36 +10,21 @@ OfficialSAE, a reimplementation of tdooms/bilinear-decomposition src/sae/sae.py)
                                    encodes DIR/bilin_ref.safetensors' x and compares h and x_hat
                                    with bilin's to 1e-5 relative; exit status 1 on a mismatch
 
-The Debian python has torch but not the safetensors package, so files are written here directly
+The Debian python has torch but not the safetensors package, so files are written by hand
 (8-byte header length, JSON header, raw little-endian data) and read with compare_torch_lm's reader.
 """
 import json
 import os
 import sys
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
 from compare_torch_lm import read_safetensors as read_numpy_safetensors  # noqa: E402
 from compare_torch_sae import official_sae_classes  # noqa: E402
+from official_lm_torch import write_safetensors  # noqa: E402
 
 D, N, K, B = 32, 128, 8, 64
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        a = np.ascontiguousarray(t.detach().numpy().astype(np.float32))
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
-        blobs.append(a.tobytes())
-        offset += a.nbytes
-    if metadata:
-        header["__metadata__"] = metadata
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
 
 
 def read_safetensors(path):

@@ -14,6 +14,7 @@
 #include "io/html_report.hpp"
 #include "io/image.hpp"
 #include "io/json.hpp"
+#include "io/json_file.hpp"
 #include "io/png.hpp"
 #include "io/result_bundle.hpp"
 #include "io/safetensors.hpp"

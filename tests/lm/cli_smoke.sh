@@ -37,6 +37,11 @@ grep -q "cannot resume" "$work/b3.err" || fail "unclear resume error: $(cat "$wo
 "$gen" --ckpt "$work/a/ckpt.safetensors" --prompt "Once upon a time" --tokens 20 --seed 1 > "$work/g2.txt" 2>/dev/null
 cmp -s "$work/g1.txt" "$work/g2.txt" || fail "generate is not reproducible"
 grep -q "^Once upon a time" "$work/g1.txt" || fail "generate does not echo the prompt"
+# generate --ids --logits-out on a bilin checkpoint, and --export-official gives the same logits
+"$gen" --ckpt "$work/a/ckpt.safetensors" --ids 5,6,7 --logits-out "$work/la.safetensors" > /dev/null || fail "generate --logits-out"
+"$gen" --ckpt "$work/a/ckpt.safetensors" --export-official "$work/off" > /dev/null || fail "generate --export-official"
+"$gen" --ckpt "$work/off" --ids 5,6,7 --logits-out "$work/lb.safetensors" > /dev/null || fail "generate on the export"
+cmp -s "$work/la.safetensors" "$work/lb.safetensors" || fail "the official export gives other logits"
 
 # corrupted checkpoints: clear errors, non-zero exit
 ck="$work/a/ckpt.safetensors"; size=$(stat -c %s "$ck")

@@ -30,6 +30,11 @@
 //   native dtypes only.
 // - read_checkpoint_metadata(path) reads only the header's "__metadata__" (cheap for large
 //   files); errors name the file and the byte offset.
+// - SafetensorsReader(path) reads and checks only the header (the same checks as
+//   load_safetensors) and then copies one tensor at a time straight from the file into caller
+//   memory: read_into<T>(name, dst) for a floating T widens F16/BF16 (and converts F32/F64) on
+//   the way, so loading a large model costs one copy of its weights, not a file image plus
+//   decoded tensors plus the model's own parameters.
 #pragma once
 #include <algorithm>
 #include <bit>
@@ -551,5 +556,112 @@ inline std::map<std::string, std::string> read_checkpoint_metadata(const std::st
   }
   return out;
 }
+
+// A safetensors file read tensor by tensor into memory the caller owns.
+class SafetensorsReader {
+ public:
+  explicit SafetensorsReader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+    const auto fail = [&](const auto&... pieces) { detail::load_fail(path_, pieces...); };
+    if (!in_.good()) fail("cannot open file");
+    in_.seekg(0, std::ios::end);
+    const auto size = static_cast<std::uint64_t>(in_.tellg());
+    in_.seekg(0);
+    unsigned char len[8] = {};
+    if (size < 8 || !in_.read(reinterpret_cast<char*>(len), 8))
+      fail("file is ", size, " bytes, too short for the 8-byte header length");
+    const std::uint64_t n = detail::load_le<std::uint64_t>(len);
+    if (n > size - 8)
+      fail("header length ", n, " (bytes 0-7) runs past the end of the file (", size, " bytes)");
+    std::string head(8 + static_cast<std::size_t>(n), '\0');
+    std::memcpy(head.data(), len, 8);
+    if (!in_.read(head.data() + 8, static_cast<std::streamsize>(n))) fail("could not read the ", n, "-byte header");
+    // parse_safetensors_header wants the file's size: give it the header and account for the rest.
+    detail::SafetensorsHeader hdr = detail::parse_safetensors_header(head, path_);
+    hdr.data_size = size - hdr.data_start;
+    std::vector<detail::SafetensorsSpan> spans;
+    for (const auto& [name, info] : hdr.json.as_object()) {
+      if (name == "__metadata__") {
+        if (!info.is_object()) fail("__metadata__ must be an object of strings, got ", info.type_name());
+        for (const auto& [k, v] : info.as_object()) {
+          if (!v.is_string()) fail("__metadata__ value for '", k, "' must be a string, got ", v.type_name());
+          metadata[k] = v.as_string();
+        }
+        continue;
+      }
+      if (index_.count(name)) fail("duplicate key '", name, "' in the header");
+      spans.push_back(detail::check_safetensors_entry(name, info, hdr, entries_.size(), path_));
+      index_[name] = entries_.size();
+      entries_.emplace_back(name, info);
+    }
+    detail::check_safetensors_tiling(spans, entries_, hdr, size, path_);
+    for (const auto& s : spans) {
+      Entry e;
+      e.begin = hdr.data_start + s.begin;
+      e.bytes = s.end - s.begin;
+      e.dtype = entries_[s.entry].second.at("dtype").as_string();
+      for (const auto& d : entries_[s.entry].second.at("shape").as_array()) e.shape.push_back(d.as_int());
+      info_.push_back(std::move(e));
+    }
+  }
+
+  const std::string& path() const { return path_; }
+  bool contains(const std::string& name) const { return index_.count(name) != 0; }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& e : entries_) out.push_back(e.first);
+    return out;
+  }
+  const Shape& shape(const std::string& name) const { return entry(name).shape; }
+  const std::string& dtype(const std::string& name) const { return entry(name).dtype; }
+
+  // Copies tensor `name` (shape(name).numel() elements) into dst, converting floating dtypes to T.
+  template <class T>
+  void read_into(const std::string& name, T* dst) {
+    static_assert(std::is_floating_point_v<T>, "read_into: T must be floating");
+    const Entry& e = entry(name);
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(e.begin));
+    const std::size_t esize = detail::find_dtype(e.dtype)->size, n = e.bytes / esize;
+    constexpr std::size_t kChunk = 1 << 16;
+    std::vector<unsigned char> buf(std::min(e.bytes, static_cast<std::uint64_t>(kChunk * 8)));
+    for (std::size_t done = 0; done < n;) {
+      const std::size_t m = std::min(n - done, buf.size() / esize);
+      if (!in_.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(m * esize)))
+        detail::load_fail(path_, "could not read tensor '", name, "' (", e.bytes, " bytes at file byte ", e.begin, ")");
+      const unsigned char* p = buf.data();
+      T* out = dst + done;
+      if (e.dtype == "F32") for (std::size_t i = 0; i < m; ++i) out[i] = static_cast<T>(detail::load_le<float>(p + 4 * i));
+      else if (e.dtype == "F64") for (std::size_t i = 0; i < m; ++i) out[i] = static_cast<T>(detail::load_le<double>(p + 8 * i));
+      else if (e.dtype == "BF16")
+        for (std::size_t i = 0; i < m; ++i)
+          out[i] = static_cast<T>(std::bit_cast<float>(static_cast<std::uint32_t>(detail::load_le<std::uint16_t>(p + 2 * i)) << 16));
+      else if (e.dtype == "F16")
+        for (std::size_t i = 0; i < m; ++i) out[i] = static_cast<T>(detail::half_to_float(detail::load_le<std::uint16_t>(p + 2 * i)));
+      else
+        detail::load_fail(path_, "tensor '", name, "' has dtype ", e.dtype, "; expected a floating dtype (F32, BF16, F16, F64)");
+      done += m;
+    }
+  }
+
+  std::map<std::string, std::string> metadata;
+
+ private:
+  struct Entry {
+    std::uint64_t begin = 0, bytes = 0;
+    std::string dtype;
+    Shape shape;
+  };
+  const Entry& entry(const std::string& name) const {
+    const auto it = index_.find(name);
+    if (it == index_.end()) detail::load_fail(path_, "no tensor named '", name, "'");
+    return info_[it->second];
+  }
+
+  std::string path_;
+  std::ifstream in_;
+  std::vector<std::pair<std::string, json::Value>> entries_;
+  std::vector<Entry> info_;
+  std::unordered_map<std::string, std::size_t> index_;
+};
 
 }  // namespace bilin::io

@@ -1,10 +1,12 @@
 // bilin/nn/attention.hpp — causal multi-head self-attention with rotary position embeddings.
 //
 // Contract:
-// - CausalSelfAttention(d_model, n_head, n_ctx, gen, bias = false, rope_base = 10000) owns
-//   "qkv.weight" [3·d_model, d_model] (rows [q | k | v], heads contiguous inside each part) and
-//   "o.weight" [d_model, d_model] (+ ".bias" when bias), the parameter names and layout of the
-//   official bilinear-decomposition Attention, with PyTorch's default Linear init.
+// - CausalSelfAttention(d_model, n_head, n_ctx, gen, bias = false, rope_base = 10000,
+//   o_bias = bias) owns "qkv.weight" [3·d_model, d_model] (rows [q | k | v], heads contiguous
+//   inside each part) and "o.weight" [d_model, d_model] (+ "qkv.bias" when bias, "o.bias" when
+//   o_bias), the parameter names and layout of the official bilinear-decomposition Attention,
+//   with PyTorch's default Linear init. (The authors' later code has a qkv bias but never an
+//   output bias, hence the separate switch.)
 // - forward(x [B, T, d_model]), T <= n_ctx: qkv = x·Wqkvᵀ, RoPE on q and k (d_head = d_model /
 //   n_head, positions 0..T−1), fused causal softmax(q kᵀ/√d_head) v (ops/attention.hpp), output
 //   projection. Differentiable.
@@ -16,6 +18,7 @@
 #pragma once
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "../ops/attention.hpp"
@@ -38,7 +41,7 @@ template <class T>
 class CausalSelfAttention : public Layer<T> {
  public:
   CausalSelfAttention(index_t d_model, index_t n_head, index_t n_ctx, Generator& gen, bool bias = false,
-                      double rope_base = 10000.0)
+                      double rope_base = 10000.0, std::optional<bool> o_bias = std::nullopt)
       : d_model_(d_model), n_head_(n_head), n_ctx_(n_ctx) {
     BILIN_CHECK(n_head > 0 && d_model > 0 && d_model % n_head == 0, "CausalSelfAttention", "d_model = ", d_model,
                 " is not divisible by n_head = ", n_head);
@@ -46,7 +49,7 @@ class CausalSelfAttention : public Layer<T> {
                 " must be even for rotary embeddings");
     BILIN_CHECK(n_ctx > 0, "CausalSelfAttention", "n_ctx must be positive, got ", n_ctx);
     qkv = this->register_module("qkv", std::make_shared<Linear<T>>(d_model, 3 * d_model, bias, gen));
-    o = this->register_module("o", std::make_shared<Linear<T>>(d_model, d_model, bias, gen));
+    o = this->register_module("o", std::make_shared<Linear<T>>(d_model, d_model, o_bias.value_or(bias), gen));
     rope_table_ = RopeTable<T>(d_model / n_head, n_ctx, rope_base);
   }
 

@@ -5,7 +5,9 @@
 // - TransformerConfig: vocab, n_layer, d_model, n_head, d_hidden, n_ctx, mlp kind (bilinear
 //   default; glu-relu/glu-silu/glu-gelu; plain relu), bias (false), norm (true: RMSNorm, false:
 //   identity), norm_affine (false: the official RMSNorm has no weight), norm_eps (1e-8),
-//   rope_base (10000), attn_scale (true: the official x + attn(n1(x)) / √(2·n_layer)).
+//   rope_base (10000), attn_scale (true: the official x + attn(n1(x)) / √(2·n_layer)),
+//   qkv_bias / o_bias (true: which attention projections get a bias when bias is on; the
+//   authors' later code has bias on the MLP and qkv only).
 //   to_json()/from_json() round-trip it (checkpoint metadata); validate() throws
 //   bilin::Error("TransformerConfig", ...) naming the bad field.
 // - Transformer(config, gen): token embedding → n_layer blocks
@@ -81,6 +83,7 @@ struct TransformerConfig {
   double norm_eps = 1e-8;
   double rope_base = 10000.0;
   bool attn_scale = true;
+  bool qkv_bias = true, o_bias = true;
 
   index_t d_head() const { return n_head > 0 ? d_model / n_head : 0; }
   double attn_residual_scale() const { return attn_scale ? 1.0 / std::sqrt(2.0 * static_cast<double>(n_layer)) : 1.0; }
@@ -117,6 +120,8 @@ struct TransformerConfig {
     v["norm_eps"] = norm_eps;
     v["rope_base"] = rope_base;
     v["attn_scale"] = attn_scale;
+    if (!qkv_bias) v["qkv_bias"] = false;  // written only when not the default, so older readers see no change
+    if (!o_bias) v["o_bias"] = false;
     return v;
   }
   std::string to_json() const { return to_json_value().dump(); }
@@ -142,6 +147,8 @@ struct TransformerConfig {
     if (const auto* f = v.find("norm_eps")) c.norm_eps = f->as_double();
     if (const auto* f = v.find("rope_base")) c.rope_base = f->as_double();
     if (const auto* f = v.find("attn_scale")) c.attn_scale = f->as_bool();
+    if (const auto* f = v.find("qkv_bias")) c.qkv_bias = f->as_bool();
+    if (const auto* f = v.find("o_bias")) c.o_bias = f->as_bool();
     c.validate();
     return c;
   }
@@ -167,7 +174,8 @@ class TransformerBlock : public Layer<T> {
  public:
   TransformerBlock(const TransformerConfig& c, Generator& gen) : scale_(c.attn_residual_scale()) {
     attn = this->register_module(
-        "attn", std::make_shared<CausalSelfAttention<T>>(c.d_model, c.n_head, c.n_ctx, gen, c.bias, c.rope_base));
+        "attn", std::make_shared<CausalSelfAttention<T>>(c.d_model, c.n_head, c.n_ctx, gen, c.bias && c.qkv_bias,
+                                                         c.rope_base, c.bias && c.o_bias));
     mlp = this->register_module("mlp", std::make_shared<MLP<T>>(c.d_model, c.d_hidden, c.mlp, false, c.bias, gen));
     n1 = this->register_module("n1", std::make_shared<Norm<T>>(c));
     n2 = this->register_module("n2", std::make_shared<Norm<T>>(c));
