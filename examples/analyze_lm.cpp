@@ -463,7 +463,15 @@ LayerResult analyze_layer(const Args& args, LmModel& lm, const Text& text, index
       std::cerr << "  series " << r.series_k2.back().first << ": r(k=2) " << r.series_k2.back().second << "\n";
     }
   }
-  r.token = analyze_token_level(*lm.model, layer, text.train, text.tok);
+  auto encode = [&text](const std::string& s) {
+    if (text.hf) return text.hf->encode(s, false);
+    const auto ids = text.tok.encode(s);
+    return std::vector<std::int64_t>(ids.begin(), ids.end());
+  };
+  r.token = analyze_token_level(*lm.model, layer, text.train, encode, [&text](index_t id) {
+    const data::token_t x = static_cast<data::token_t>(id);
+    return text.decode(std::span<const data::token_t>(&x, 1));
+  });
   std::cerr << "  direct path: Spearman " << r.token.direct.agreement_mlp.spearman_mean << "; HOSVD sigma_1 "
             << r.token.hosvd.hosvd.singular_values[0] << "\n";
   r.seconds = now() - t0;

@@ -37,7 +37,7 @@
 // - analyze_direct_path(w, text, chosen, opt) runs all of the above for a set of chosen tokens
 //   (tables, token-interaction eigenvectors of their unembedding directions, and D[:, t] beside
 //   the log counts when t is among the counted tokens) and returns it with timings;
-//   interp/lm_sections.hpp renders it. single_token_ids(tokenizer, words) picks the chosen
+//   interp/lm_sections.hpp renders it. single_token_ids(encode, words) picks the chosen
 //   tokens from words.
 // - Shapes are checked; errors (bilin::Error, op "direct_path") name the bad layer, shape,
 //   token id or text length.
@@ -493,13 +493,15 @@ DirectPathAnalysis analyze_direct_path(const DirectPathWeights<T>& w, std::span<
   return a;
 }
 
-// Token ids of words that the tokenizer encodes as ONE token, trying " word" (the form inside a
-// sentence) before "word"; words that take several tokens are skipped.
-inline std::vector<index_t> single_token_ids(const data::BpeTokenizer& tok, const std::vector<std::string>& words) {
+// Token ids of words that `encode` (text → token ids, no special tokens; any tokenizer) maps to
+// ONE token, trying " word" (the form inside a sentence) before "word"; words that take several
+// tokens are skipped.
+template <class Encode>
+std::vector<index_t> single_token_ids(Encode&& encode, const std::vector<std::string>& words) {
   std::vector<index_t> out;
   for (const auto& w : words)
     for (const std::string& form : {" " + w, w}) {
-      const auto ids = tok.encode(form);
+      const auto ids = encode(form);
       if (ids.size() == 1) {
         out.push_back(static_cast<index_t>(ids[0]));
         break;

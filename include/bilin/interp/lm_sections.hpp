@@ -19,7 +19,7 @@
 //   io/html_report.hpp blocks and SVG from io/svg.hpp.
 // - direct_path_json(a) / hosvd_json(a) give the key figures for a program's summary line.
 // - TokenLevel bundles both analyses of one layer for a program: analyze_token_level(model,
-//   layer, train_text, tokenizer, words) runs analyze_direct_path (chosen tokens: the words
+//   layer, train_text, encode, name, words) runs analyze_direct_path (chosen tokens: the words
 //   that are single tokens) and analyze_lm_hosvd over the same token basis (the
 //   DirectPathOptions::interaction_tokens most frequent tokens); add_token_level_sections
 //   renders both; token_level_json gives {"direct_path": …, "hosvd": …}; token_level_tensors
@@ -241,18 +241,17 @@ inline const std::vector<std::string>& default_direct_path_words() {
   return w;
 }
 
+// `encode` maps text to token ids without special tokens and `name` one id to its text, so any
+// tokenizer (bilin's BPE, a Hugging Face tokenizer.json) serves.
 inline TokenLevel analyze_token_level(nn::Transformer<float>& model, index_t layer, std::span<const data::token_t> train,
-                                      const data::BpeTokenizer& tok,
-                                      const std::vector<std::string>& words = default_direct_path_words(),
+                                      const std::function<std::vector<std::int64_t>(const std::string&)>& encode,
+                                      TokenNamer name, const std::vector<std::string>& words = default_direct_path_words(),
                                       const DirectPathOptions& opt = {}) {
   const DirectPathWeights<float> w = direct_path_weights(model, layer);
   TokenLevel t;
-  t.direct = analyze_direct_path(w, train, single_token_ids(tok, words), opt);
+  t.direct = analyze_direct_path(w, train, single_token_ids(encode, words), opt);
   t.hosvd = analyze_lm_hosvd(w, token_basis(w.inputs, interaction_token_set(train, w.vocab(), w.d(), opt.interaction_tokens)));
-  t.name = [tok](index_t id) {
-    const data::token_t x = static_cast<data::token_t>(id);
-    return tok.decode(std::span<const data::token_t>(&x, 1));
-  };
+  t.name = std::move(name);
   return t;
 }
 
