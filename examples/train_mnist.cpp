@@ -23,6 +23,9 @@
 // DIR/model.safetensors (weights + config metadata), DIR/checkpoint.safetensors (weights +
 // optimizer + position, for --resume), DIR/metrics.jsonl (one line per epoch), all written
 // atomically; and a final JSON summary line on stdout.
+// Crash safety (README "Crash safety"): SIGINT/SIGTERM write the resumable checkpoint and exit
+// with 75; --ckpt-steps N checkpoints within epochs; a NaN/Inf loss or gradient stops the run
+// naming the step and parameter (exit 1), or --skip-nonfinite N skips such steps.
 #include <malloc.h>
 #include <omp.h>
 #include <sys/stat.h>
@@ -42,6 +45,8 @@
 #include <bilin/io/atomic_file.hpp>
 #include <bilin/io/flags.hpp>
 #include <bilin/train/classifier_trainer.hpp>
+#include <bilin/train/metrics_log.hpp>
+#include <bilin/train/stop_signal.hpp>
 
 using namespace bilin;
 
@@ -86,6 +91,9 @@ Flags flag_table() {
       .value("eval-batch", "", "evaluation batch size", "N")
       .value("resume", "", "continue a run from DIR/checkpoint.safetensors", "CHECKPOINT")
       .value("save-every", "0", "also write the resumable checkpoint every N epochs", "N")
+      .value("ckpt-steps", "0", "also write the resumable checkpoint every N optimizer steps", "N")
+      .value("skip-nonfinite", "0", "skip a step whose loss or gradient is NaN/Inf, at most N in a row (0: stop)", "N")
+      .value("inject-nan", "-1", "test hook: make the first gradient NaN at this step (global batch index)", "STEP")
       .value("max-steps", "-1", "stop after N optimizer steps (timing runs)", "N")
       .toggle("no-final-train-eval", "skip the clean pass over the training set at the end");
   return f;
@@ -170,7 +178,7 @@ void make_dirs(const std::string& dir) {
 struct RunFlags {
   std::string dataset, data_dir, out, resume, task;
   int threads = 0;
-  std::int64_t max_steps = -1, save_every = 0;
+  std::int64_t max_steps = -1, save_every = 0, ckpt_steps = 0;
   bool final_train_eval = true;
 };
 
@@ -202,20 +210,12 @@ void print_configuration(const RunFlags& rf, const train::TrainConfig& cfg, cons
 
 // The metrics lines of the epochs a resumed checkpoint has seen completed.
 std::string kept_metrics(const std::string& metrics_path, std::int64_t first_epoch) {
-  std::string old, kept;
+  std::string old;
   try {
     old = io::read_file(metrics_path);
   } catch (const Error&) {
   }
-  std::size_t at = 0;
-  while (at < old.size()) {
-    const std::size_t nl = std::min(old.find('\n', at), old.size());
-    const std::string line = old.substr(at, nl - at);
-    at = nl + 1;
-    if (line.empty()) continue;
-    if (json::parse(line).at("epoch").as_int() <= first_epoch) kept += line + "\n";
-  }
-  return kept;
+  return train::kept_jsonl(old, "epoch", first_epoch);
 }
 
 // What the epochs leave for the summary.
@@ -249,7 +249,12 @@ EpochsResult train_epochs(train::ClassifierTrainer* trainer, const train::TrainC
         stopped = true;
         break;
       }
+      if (train::stop_requested()) {
+        trainer->save(ckpt_path);
+        train::stop_now(msg("epoch ", e + 1, ", step ", trainer->optimizer().steps()), ckpt_path);
+      }
       if (!trainer->step()) break;
+      if (rf.ckpt_steps > 0 && trainer->optimizer().steps() % rf.ckpt_steps == 0) trainer->save(ckpt_path);
     }
     const auto t1 = std::chrono::steady_clock::now();
     test_res = trainer->evaluate_test();
@@ -335,6 +340,7 @@ void print_summary(const RunFlags& rf, const train::TrainConfig& cfg, const data
   s["checkpoint"] = model_path;
   s["resume_checkpoint"] = ckpt_path;
   s["metrics"] = metrics_path;
+  s["skipped_nonfinite"] = trainer->nonfinite().skipped();
   std::cout << s.dump() << std::endl;
 }
 
@@ -353,6 +359,8 @@ int run(int argc, char** argv) {
   rf.threads = static_cast<int>(f.integer("threads"));
   rf.max_steps = f.integer("max-steps");
   rf.save_every = f.integer("save-every");
+  rf.ckpt_steps = f.integer("ckpt-steps");
+  train::install_stop_handlers("train_mnist");
   rf.final_train_eval = !f.on("no-final-train-eval");
   if (rf.threads > 0) omp_set_num_threads(rf.threads);
   rf.threads = omp_get_max_threads();
@@ -386,6 +394,7 @@ int run(int argc, char** argv) {
   } else {
     trainer = std::make_unique<train::ClassifierTrainer>(cfg, train_set, test_set);
   }
+  trainer->set_nonfinite({f.integer("skip-nonfinite"), f.integer("inject-nan"), ""});
   make_dirs(rf.out);
   print_configuration(rf, cfg, mnist, train_set, test_set, *trainer);
 
@@ -412,6 +421,9 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
+  } catch (const train::StopRequested& s) {
+    std::fprintf(stderr, "%s\n", s.what());
+    return train::kExitStopped;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_mnist: error: %s\n", e.what());
     return 1;

@@ -14,6 +14,9 @@
 // with one JSON line (the metrics, "seconds", "sae"; with several targets a "saes" list).
 // The token data comes from the token caches train_tinylm made (--cache, default the
 // checkpoint's directory), the tokenizer for feature contexts from the checkpoint itself.
+// Crash safety (README "Crash safety"): checkpoints at every fill end and every --ckpt-every
+// steps; SIGINT/SIGTERM write them and exit with 75; a NaN/Inf loss or gradient stops the run
+// naming the step and parameter unless --skip-nonfinite N skips such steps.
 #include <malloc.h>
 #include <omp.h>
 
@@ -33,7 +36,9 @@
 #include <bilin/train/load_lm.hpp>
 #include <bilin/train/sae_file.hpp>
 #include <bilin/train/sae_metrics.hpp>
+#include <bilin/train/metrics_log.hpp>
 #include <bilin/train/sae_trainer.hpp>
+#include <bilin/train/stop_signal.hpp>
 
 #include "lm_common.hpp"
 
@@ -71,6 +76,9 @@ Flags make_flags() {
       .value("threads", "2", "OpenMP threads", "T")
       .value("log-every", "100", "steps between progress lines", "N")
       .toggle("resume", "continue from DIR's checkpoint(s)")
+      .value("ckpt-every", "0", "also checkpoint every N steps within a buffer fill (0: at fill ends only)", "N")
+      .value("skip-nonfinite", "0", "skip a step whose loss or gradient is NaN/Inf, at most N in a row (0: stop)", "N")
+      .value("inject-nan", "-1", "test hook: make the first gradient NaN at this step", "STEP")
       .value("stop-at", "-1", "end at the first buffer fill at or after this step, as if interrupted", "N")
       .value("eval-sae", "", "evaluate this SAE file (bilin's or the official layout with --k) at its hook point and exit", "FILE")
       .value("time-steps", "0", "timing mode: N timed steps on random data, no model", "N")
@@ -237,6 +245,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   std::vector<train::SaeTrainer*> tptr;
   for (std::size_t i = 0; i < targets.size(); ++i) {
     trainers.push_back(std::make_unique<train::SaeTrainer>(scfg, o, o.seed + 17 * i));
+    trainers.back()->set_nonfinite({f.integer("skip-nonfinite"), f.integer("inject-nan"), ""});
     tptr.push_back(trainers.back().get());
   }
   train::ActivationBuffer buf(model, dat.train, ctx, targets, o.buffer, o.windows_per_forward, o.seed + 1);
@@ -256,9 +265,10 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
     hooks_cb.resume = true;
     hooks_cb.resume_fills = std::stoll(meta.at("fills"));
     hooks_cb.resume_sampler = {std::stoull(meta.at("sampler_seed")), std::stoull(meta.at("sampler_counter"))};
+    for (const auto& d : dirs) train::trim_jsonl(d + "/metrics.jsonl", "step", trainers[0]->steps_done());
     std::fprintf(stderr, "resumed at step %lld\n", static_cast<long long>(trainers[0]->steps_done()));
   } else {
-    for (const auto& d : dirs) std::ofstream(d + "/metrics.jsonl", std::ios::trunc);
+    for (const auto& d : dirs) io::write_file_atomic(d + "/metrics.jsonl", "");
   }
   std::fprintf(stderr, "train_sae: %zu SAE(s) d %lld n %lld k %lld; %lld steps of %lld; buffer %lld rows, %lld steps per fill\n",
                targets.size(), static_cast<long long>(scfg.d), static_cast<long long>(scfg.n_latents),
@@ -279,24 +289,31 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
                  p.lr, trainers[p.target]->dead_fraction(), 1.0 / per,
                  per * static_cast<double>(o.steps - p.step));
   };
+  const auto save_all = [&](std::int64_t, std::int64_t fills, std::pair<std::uint64_t, std::uint64_t> st) {
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      trainers[i]->save(dirs[i] + "/ckpt.safetensors",
+                        {{"run_key", run_key},
+                         {"fills", std::to_string(fills)},
+                         {"sampler_seed", std::to_string(st.first)},
+                         {"sampler_counter", std::to_string(st.second)}});
+  };
   hooks_cb.on_fill = [&](std::int64_t step, const train::ActivationBuffer& b) {
     const auto ms = train::evaluate_saes(model, dat.val, ctx, eval_starts, targets, saes);
     for (std::size_t i = 0; i < targets.size(); ++i) {
       json::Value m = train::metrics_json(ms[i]);
       m["step"] = step;
       m["dead_fraction"] = trainers[i]->dead_fraction();
-      std::ofstream(dirs[i] + "/metrics.jsonl", std::ios::app) << m.dump() << "\n";
+      train::append_jsonl(dirs[i] + "/metrics.jsonl", m.dump());
       std::fprintf(stderr, "[%s] step %lld  val nmse %.4f  loss added %.4f  recovered %.4f  dead %.3f\n",
                    targets[i].name().c_str(), static_cast<long long>(step), ms[i].nmse, ms[i].loss_added,
                    ms[i].loss_recovered, trainers[i]->dead_fraction());
-      const auto st = b.sampler_state();
-      trainers[i]->save(dirs[i] + "/ckpt.safetensors",
-                        {{"run_key", run_key},
-                         {"fills", std::to_string(b.fills())},
-                         {"sampler_seed", std::to_string(st.first)},
-                         {"sampler_counter", std::to_string(st.second)}});
     }
+    save_all(step, b.fills(), b.sampler_state());
   };
+  hooks_cb.on_checkpoint = save_all;
+  hooks_cb.ckpt_every = f.integer("ckpt-every");
+  hooks_cb.checkpoint = dirs[0] + "/ckpt.safetensors" + (several ? " (and the other targets')" : "");
+  train::install_stop_handlers("train_sae");
   const train::SaeRunTiming timing = train::train_saes(buf, tptr, o, hooks_cb);
   const double train_wall = lm::now_seconds() - t_train0;
 
@@ -315,6 +332,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
     r["dead_fraction"] = trainers[i]->dead_fraction();
     r["steps"] = trainers[i]->steps_done();
     r["train_seconds"] = timing.train_seconds[i];
+    r["skipped_nonfinite"] = trainers[i]->nonfinite().skipped();
     if (finished) {
       const std::string path = dirs[i] + "/sae.safetensors";
       train::save_sae(path, trainers[i]->sae(), info, {{"steps", std::to_string(trainers[i]->steps_done())}});
@@ -354,6 +372,9 @@ int main(int argc, char** argv) {
     BILIN_CHECK(threads > 0, "train_sae", "--threads must be positive, got ", threads);
     omp_set_num_threads(threads);
     return f.integer("time-steps") > 0 ? time_mode(f, o) : run(f, o);
+  } catch (const train::StopRequested& s) {
+    std::fprintf(stderr, "%s\n", s.what());
+    return train::kExitStopped;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_sae: error: %s\n", e.what());
     return 1;

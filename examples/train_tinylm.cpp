@@ -16,8 +16,10 @@
 // Checkpoints: <out>/ckpt.safetensors (atomic rename), holding the model, the optimizer state
 // and metadata (config JSON, step, sampler state, the tokenizer itself, losses) — --resume
 // continues a run exactly where the checkpoint left it (same losses, bit for bit, as an
-// uninterrupted run with the same thread count); --stop-at N ends a run early at step N as if it
-// had been interrupted (a checkpoint is written). <out>/metrics.jsonl gets one line per
+// uninterrupted run with the same thread count); SIGINT/SIGTERM write it and exit with 75; a
+// NaN/Inf loss or gradient stops the run naming the step and parameter unless
+// --skip-nonfinite N skips such steps (README "Crash safety"); --stop-at N ends a run early at
+// step N as if it had been interrupted (a checkpoint is written). <out>/metrics.jsonl gets one line per
 // evaluation.
 // Progress goes to stderr; stdout ends with one JSON line: val_loss, train_loss, tokens_per_s,
 // seconds, checkpoint (and the config).
@@ -46,6 +48,7 @@
 #include <bilin/nn/transformer.hpp>
 #include <bilin/optim/adamw.hpp>
 #include <bilin/train/lm_trainer.hpp>
+#include <bilin/train/stop_signal.hpp>
 
 #include "lm_common.hpp"
 
@@ -58,6 +61,7 @@ struct Options {
   train::LmTrainConfig run;
   std::string data, out, cache, dump;
   index_t time_steps = 0;
+  train::NonFiniteOptions nonfinite;
   bool resume = false, eval_only = false, eval_windows_given = false;
 };
 
@@ -90,6 +94,8 @@ bool parse(int argc, char** argv, Options& o) {
       .value("ckpt-every", "200", "checkpoint every N steps", "N")
       .value("log-every", "10", "progress line every N steps", "N")
       .toggle("resume", "continue from <out>/ckpt.safetensors")
+      .value("skip-nonfinite", "0", "skip a step whose loss or gradient is NaN/Inf, at most N in a row (0: stop)", "N")
+      .value("inject-nan", "-1", "test hook: make the first gradient NaN at this step", "STEP")
       .value("stop-at", "-1", "stop at step N as if interrupted (a checkpoint is written)", "N")
       .toggle("eval-only", "print the validation loss of <out>/ckpt.safetensors and exit")
       .value("time-steps", "0", "timing mode: N timed steps on random tokens, no data, no checkpoint", "N")
@@ -123,6 +129,8 @@ bool parse(int argc, char** argv, Options& o) {
   r.ckpt_every = f.integer("ckpt-every");
   r.log_every = f.integer("log-every");
   o.resume = f.on("resume");
+  o.nonfinite.skip_max = f.integer("skip-nonfinite");
+  o.nonfinite.inject_step = f.integer("inject-nan");
   r.stop_at = f.integer("stop-at");
   o.eval_only = f.on("eval-only");
   o.time_steps = f.integer("time-steps");
@@ -222,6 +230,8 @@ int train_run(const Options& o) {
   if (o.eval_only) return eval_only(o, dat, process_t0);
 
   train::LmTrainer trainer(o.run, dat.train, dat.val, dat.tokenizer.serialize(), o.out);
+  trainer.set_nonfinite(o.nonfinite);
+  train::install_stop_handlers("train_tinylm");
   if (trainer.begin(o.resume))
     std::fprintf(stderr, "resumed from %s at step %lld\n", trainer.checkpoint_path().c_str(),
                  static_cast<long long>(trainer.step()));
@@ -251,6 +261,7 @@ int train_run(const Options& o) {
   r["checkpoint"] = fs::absolute(trainer.checkpoint_path()).string();
   r["parameters"] = trainer.model().num_parameters();
   r["config"] = o.run.to_json();
+  r["skipped_nonfinite"] = trainer.nonfinite().skipped();
   std::printf("%s\n", r.dump().c_str());
   return 0;
 }
@@ -265,6 +276,9 @@ int main(int argc, char** argv) {
     if (!parse(argc, argv, o)) return 0;
     omp_set_num_threads(o.run.threads);
     return o.time_steps > 0 ? time_mode(o) : train_run(o);
+  } catch (const train::StopRequested& s) {
+    std::fprintf(stderr, "%s\n", s.what());
+    return train::kExitStopped;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_tinylm: error: %s\n", e.what());
     return 1;

@@ -17,8 +17,9 @@
 //   output, or the pixels without embedding), in training mode only: dropout (inverted, rate
 //   `dropout`, nn/dropout.hpp) and "model noise" (Gaussian noise of std `model_noise` added to
 //   every element). Their randomness comes from a generator seeded by one draw from `gen` AFTER
-//   all parameters are initialized, so they never change a model's initial weights; it is not
-//   part of checkpoints (a resumed run with them is not bit-identical). Eval mode: identity.
+//   all parameters are initialized, so they never change a model's initial weights;
+//   rng_counters()/set_rng_counters() expose its state so training checkpoints carry it (a
+//   resumed run with them is bit-identical too). Eval mode: identity.
 // - ClassifierConfig::to_json()/from_json() round-trip every field; from_json names the
 //   offending key on a bad value. Checkpoints store this JSON in their metadata.
 #pragma once
@@ -144,6 +145,21 @@ class ImageClassifier : public Layer<T> {
   }
 
   const ClassifierConfig& config() const { return config_; }
+
+  // Counters of the training-time randomness (dropout mask, model noise; both generators are
+  // seeded from `gen` at construction), for checkpoints that resume bit-identically. Empty
+  // when the model uses neither.
+  std::vector<std::uint64_t> rng_counters() const {
+    if (!dropout_) return {};
+    return {dropout_->generator().counter(), noise_gen_->counter()};
+  }
+  void set_rng_counters(const std::vector<std::uint64_t>& c) {
+    BILIN_CHECK(c.size() == rng_counters().size(), "ImageClassifier", "expected ", rng_counters().size(),
+                " random-generator counters, got ", c.size());
+    if (!dropout_) return;
+    dropout_->generator().set_state(dropout_->generator().seed(), c[0]);
+    noise_gen_->set_state(noise_gen_->seed(), c[1]);
+  }
 
   std::shared_ptr<Linear<T>> embed;
   std::vector<std::shared_ptr<Layer<T>>> blocks;

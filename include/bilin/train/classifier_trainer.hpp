@@ -18,7 +18,11 @@
 //   loader position, running epoch sums) atomically; ClassifierTrainer::resume(path, train,
 //   test) rebuilds the trainer from it so that continuing gives bit-identical parameters to a
 //   run that never stopped (same thread count). save_model(path) writes the model weights only
-//   (plus config metadata) — the file analysis tools read.
+//   (plus config metadata) — the file analysis tools read. The checkpoint includes the state of
+//   the model's dropout / model-noise generators, so those runs resume bit-identically too.
+// - step() checks the loss and every gradient before the optimizer step (train/nonfinite.hpp,
+//   set_nonfinite()): a NaN/Inf throws naming the step (global batch index) and the parameter,
+//   or with skip_max > 0 the batch is skipped.
 #pragma once
 #include <charconv>
 #include <chrono>
@@ -37,6 +41,7 @@
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
 #include "../optim/sgd.hpp"
+#include "nonfinite.hpp"
 
 namespace bilin::train {
 
@@ -301,6 +306,10 @@ class ClassifierTrainer {
         detail::count_correct(logits.data(), batch_.y.data(), rows, logits.size(-1));
     opt_->zero_grad();
     loss.backward();
+    const auto pos = loader_->position();
+    if (!guard_.check(pos.epoch * loader_->batches_per_epoch() + pos.batch - 1, static_cast<double>(loss.item()),
+                      model_->named_parameters()))
+      return true;  // skipped (--skip-nonfinite): the batch is consumed, nothing is applied or counted
     if (cfg_.clip > 0) optim::clip_grad_norm(opt_->params(), cfg_.clip);
     opt_->step();
     stats_.loss_sum += static_cast<double>(loss.item());
@@ -362,6 +371,12 @@ class ClassifierTrainer {
     m["train.acc_sum"] = detail::exact(stats_.acc_sum);
     m["train.batches"] = std::to_string(stats_.batches);
     m["train.samples"] = std::to_string(stats_.samples);
+    std::string rng;
+    for (const std::uint64_t c : model_->rng_counters()) {
+      if (!rng.empty()) rng += ',';
+      rng += std::to_string(c);
+    }
+    m["train.rng"] = rng;
     save_checkpoint<float>(path, *model_, opt_.get(), m);
   }
   void load(const std::string& path) {
@@ -379,6 +394,16 @@ class ClassifierTrainer {
     stats_.acc_sum = detail::parse_exact(get("train.acc_sum"), "train.acc_sum");
     stats_.batches = std::stoll(get("train.batches"));
     stats_.samples = std::stoll(get("train.samples"));
+    // Checkpoints written before the dropout / model-noise state was saved lack "train.rng".
+    if (const auto it = m.find("train.rng"); it != m.end()) {
+      std::vector<std::uint64_t> counters;
+      for (std::size_t p = 0; p < it->second.size();) {
+        const std::size_t q = std::min(it->second.find(',', p), it->second.size());
+        counters.push_back(std::stoull(it->second.substr(p, q - p)));
+        p = q + 1;
+      }
+      model_->set_rng_counters(counters);
+    }
   }
 
   const TrainConfig& config() const { return cfg_; }
@@ -390,6 +415,9 @@ class ClassifierTrainer {
   std::int64_t epoch() const { return loader_->position().epoch; }
   bool epoch_done() const { return loader_->position().batch >= loader_->batches_per_epoch(); }
   const optim::LrSchedule& schedule() const { return sched_; }
+  // Non-finite loss/gradient handling (train/nonfinite.hpp); the default stops at the first.
+  void set_nonfinite(const NonFiniteOptions& o) { guard_ = NonFiniteGuard(o, "train_mnist"); }
+  const NonFiniteGuard& nonfinite() const { return guard_; }
 
  private:
   TrainConfig cfg_;
@@ -401,6 +429,7 @@ class ClassifierTrainer {
   bool per_step_ = false;
   EpochStats stats_;
   data::Batch batch_, eval_batch_;
+  NonFiniteGuard guard_{NonFiniteOptions{}, "train_mnist"};
 };
 
 }  // namespace bilin::train

@@ -21,7 +21,12 @@
 //   run(hooks) trains to cfg.steps (or stops at cfg.stop_at as if interrupted): hooks.on_log every
 //   log_every steps, an evaluation every eval_every steps (and at the end, over up to 1024
 //   windows = the whole validation head) appended to metrics.jsonl and passed to hooks.on_eval,
-//   a checkpoint every ckpt_every steps and at the end. A non-finite loss throws.
+//   a checkpoint every ckpt_every steps and at the end. A non-finite loss or gradient throws
+//   before it is applied, naming the step and the parameter (train/nonfinite.hpp), unless
+//   set_nonfinite() allows skipping such steps. SIGINT/SIGTERM (train/stop_signal.hpp, when the
+//   program installed the handlers) write the checkpoint between steps and throw StopRequested.
+//   metrics.jsonl lines are appended whole (train/metrics_log.hpp); a resume drops the lines
+//   logged after its checkpoint (and a torn last line) before appending.
 // The smoothed training loss is an exponential moving average with decay 0.95.
 #pragma once
 #include <algorithm>
@@ -48,6 +53,9 @@
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
 #include "lm_checkpoint.hpp"
+#include "metrics_log.hpp"
+#include "nonfinite.hpp"
+#include "stop_signal.hpp"
 
 namespace bilin::train {
 
@@ -81,13 +89,17 @@ struct LmTrainConfig {
   }
 };
 
-// One training step (forward, backward, clip, AdamW); returns (loss, grad norm).
+// One training step (forward, backward, clip, AdamW); returns (loss, grad norm). With a guard
+// (train/nonfinite.hpp) the loss and gradients are checked before clipping: a skipped step
+// returns a NaN gradient norm and leaves the weights and the optimizer untouched.
 inline std::pair<double, double> lm_train_step(nn::Transformer<float>& model, optim::AdamW<float>& opt,
-                                               const std::vector<TensorF>& params, const data::TokenBatch& b, double clip) {
+                                               const std::vector<TensorF>& params, const data::TokenBatch& b, double clip,
+                                               NonFiniteGuard* guard = nullptr, index_t step = 0) {
   opt.zero_grad();
   TensorF loss = model.loss(b.inputs, b.targets);
   const double l = loss.item();
   loss.backward();
+  if (guard && !guard->check(step, l, model.named_parameters())) return {l, NAN};
   const double gn = optim::clip_grad_norm(params, clip);
   opt.step();
   return {l, gn};
@@ -155,9 +167,10 @@ class LmTrainer {
   bool begin(bool resume) {
     if (resume && std::filesystem::exists(ckpt_)) {
       restore();
+      trim_jsonl(metrics_path_, "step", step_);
       return true;
     }
-    if (!resume) std::ofstream(metrics_path_, std::ios::trunc);
+    if (!resume) io::write_file_atomic(metrics_path_, "");
     return false;
   }
 
@@ -167,18 +180,22 @@ class LmTrainer {
     index_t window_steps = 0, run_steps = 0;
     const index_t stop = cfg_.stop_at >= 0 ? std::min(cfg_.stop_at, cfg_.steps) : cfg_.steps;
     while (step_ < stop) {
+      if (stop_requested()) {
+        save();
+        stop_now(msg("step ", step_), ckpt_);
+      }
       opt_.set_lr(sched_.at(step_));
       const double t0 = seconds_now();
       auto b = sampler_.next(cfg_.batch);
-      auto [loss, gnorm] = lm_train_step(model_, opt_, params_, b, cfg_.clip);
+      const std::int64_t skipped_before = guard_.skipped();
+      auto [loss, gnorm] = lm_train_step(model_, opt_, params_, b, cfg_.clip, &guard_, step_);
       const double dt = seconds_now() - t0;
-      BILIN_CHECK(std::isfinite(loss), "train_tinylm", "loss became ", loss, " at step ", step_);
       train_seconds_ += dt;
       run_train_s += dt;
       ++step_;
       ++window_steps;
       ++run_steps;
-      ema_ = std::isnan(ema_) ? loss : 0.95 * ema_ + 0.05 * loss;
+      if (guard_.skipped() == skipped_before) ema_ = std::isnan(ema_) ? loss : 0.95 * ema_ + 0.05 * loss;
       train_loss_ = ema_;
       if (step_ % cfg_.log_every == 0 || step_ == cfg_.steps) {
         const double now = seconds_now();
@@ -225,6 +242,8 @@ class LmTrainer {
   const std::string& checkpoint_path() const { return ckpt_; }
   nn::Transformer<float>& model() { return model_; }
   const LmTrainConfig& config() const { return cfg_; }
+  void set_nonfinite(const NonFiniteOptions& o) { guard_ = NonFiniteGuard(o, "train_tinylm"); }
+  const NonFiniteGuard& nonfinite() const { return guard_; }
 
  private:
   static double seconds_now() {
@@ -258,7 +277,7 @@ class LmTrainer {
     m["train_loss"] = train_loss_;
     m["val_loss"] = val_loss_;
     m["seconds"] = train_seconds_;
-    std::ofstream(metrics_path_, std::ios::app) << m.dump() << "\n";
+    append_jsonl(metrics_path_, m.dump());
   }
 
   LmTrainConfig cfg_;
@@ -274,6 +293,7 @@ class LmTrainer {
   index_t step_ = 0;
   double train_seconds_ = 0;
   double train_loss_ = NAN, val_loss_ = NAN, ema_ = NAN;
+  NonFiniteGuard guard_{NonFiniteOptions{}, "train_tinylm"};
 };
 
 }  // namespace bilin::train

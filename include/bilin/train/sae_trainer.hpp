@@ -18,7 +18,12 @@
 //   (checkpoints, evaluation); a checkpointed run resumed with hooks.resume_from (the state
 //   written at the end of a fill) continues with the same batches and reaches bit-identical
 //   weights with the same thread count. hooks.stop_at ends the run at the first fill end at or
-//   after that step, as if interrupted.
+//   after that step, as if interrupted. hooks.on_checkpoint saves within a fill (every
+//   hooks.ckpt_every steps, and on SIGINT/SIGTERM before StopRequested is thrown): a run
+//   resumed from such a point redoes the fill's harvest and is bit-identical too.
+// - SaeTrainer::step checks the loss and gradients before the optimizer step
+//   (train/nonfinite.hpp, set_nonfinite()): NaN/Inf throws naming the step and parameter, or
+//   the step is skipped when allowed.
 #pragma once
 #include <chrono>
 #include <functional>
@@ -32,6 +37,8 @@
 #include "../optim/constrained_adam.hpp"
 #include "../optim/schedule.hpp"
 #include "activation_buffer.hpp"
+#include "nonfinite.hpp"
+#include "stop_signal.hpp"
 
 namespace bilin::train {
 
@@ -81,8 +88,11 @@ class SaeTrainer {
     const double l = loss.item();
     if (aux_k_ > 0)
       if (TensorF aux = aux_loss(x, xh); aux.defined()) loss = loss + aux * static_cast<float>(aux_coef_);
-    BILIN_CHECK(std::isfinite(l), "train_sae", "the SAE loss became ", l, " at step ", steps_done_);
     loss.backward();
+    if (!guard_.check(steps_done_, static_cast<double>(loss.item()), sae_->named_parameters())) {
+      ++steps_done_;  // skipped: the batch is consumed, nothing is applied
+      return l;
+    }
     opt_.step();
     for (index_t e = 0; e < code.indices.numel(); ++e)
       if (code.values.data()[e] != 0.0f) last_fired_[static_cast<std::size_t>(code.indices.data()[e])] = steps_done_;
@@ -90,6 +100,8 @@ class SaeTrainer {
     return l;
   }
   double lr() const { return opt_.lr(); }
+  void set_nonfinite(const NonFiniteOptions& o) { guard_ = NonFiniteGuard(o, "train_sae"); }
+  const NonFiniteGuard& nonfinite() const { return guard_; }
   // Which latents count as dead now (see dead_fraction).
   std::vector<bool> dead_mask() const {
     std::vector<bool> m(last_fired_.size());
@@ -166,6 +178,7 @@ class SaeTrainer {
   double aux_coef_;
   std::vector<std::int64_t> last_fired_;
   std::int64_t steps_done_ = 0;
+  NonFiniteGuard guard_{NonFiniteOptions{}, "train_sae"};
 };
 
 struct SaeProgress {
@@ -179,6 +192,16 @@ struct SaeRunHooks {
   // state there is what a checkpoint must keep (ActivationBuffer::sampler_state()).
   std::function<void(std::int64_t step, const ActivationBuffer&)> on_fill;
   std::function<void(const SaeProgress&)> on_step;  // after every step of every SAE
+  // Checkpoints within a fill: every ckpt_every steps (0: none) and when a stop signal arrived
+  // (train/stop_signal.hpp), on_checkpoint(step, fills, sampler) must save every trainer with
+  // these as the resume point ("fills" and the sampler state before the current fill: resuming
+  // redoes that fill's harvest, which is deterministic, and continues at `step`). At a fill end
+  // they equal on_fill's buf.fills() / buf.sampler_state(), so both kinds of checkpoint resume
+  // the same way. `checkpoint` names the files for the stop message.
+  std::int64_t ckpt_every = 0;
+  std::function<void(std::int64_t step, std::int64_t fills, std::pair<std::uint64_t, std::uint64_t> sampler)>
+      on_checkpoint;
+  std::string checkpoint = "the checkpoint";
   std::int64_t stop_at = -1;
   // Resume: the fill count and the sampler state saved at the end of a fill (steps must then
   // equal every trainer's steps_done()).
@@ -214,23 +237,39 @@ inline SaeRunTiming train_saes(ActivationBuffer& buf, std::vector<SaeTrainer*> t
     buf.set_fill_count(hooks.resume_fills);
   }
   const std::int64_t stop = hooks.stop_at >= 0 ? std::min<std::int64_t>(hooks.stop_at, o.steps) : o.steps;
+  const auto checkpoint_and_stop = [&](std::int64_t at, std::int64_t fills, std::pair<std::uint64_t, std::uint64_t> st) {
+    if (hooks.on_checkpoint) hooks.on_checkpoint(at, fills, st);
+    stop_now(msg("step ", at), hooks.checkpoint);
+  };
   while (step < stop) {
+    // Fills start at multiples of spf; a run resumed within a fill redoes its harvest.
+    const std::int64_t fill_start = step - step % spf;
+    const std::int64_t fills_before = buf.fills();
+    const auto fill_sampler = buf.sampler_state();
     const clock::time_point h0 = clock::now();
     buf.refill();
     timing.harvest_seconds += secs(h0);
-    const std::int64_t fill_start = step;
     const std::int64_t fill_end = std::min<std::int64_t>(o.steps, fill_start + spf);
-    for (std::size_t i = 0; i < trainers.size(); ++i) {
-      for (std::int64_t s = fill_start; s < fill_end; ++s) {
+    // Step s of every SAE, then s + 1: each SAE sees exactly the batches it saw in the older
+    // SAE-after-SAE order (a batch is a pure function of fill and offset), and every SAE has
+    // done the same steps whenever a checkpoint is taken.
+    for (std::int64_t s = step; s < fill_end; ++s) {
+      for (std::size_t i = 0; i < trainers.size(); ++i) {
         const clock::time_point t0 = clock::now();
         const TensorF x = buf.batch(i, (s - fill_start) * o.batch, o.batch);
         const double loss = trainers[i]->step(x);
         timing.train_seconds[i] += secs(t0);
         if (hooks.on_step) hooks.on_step({i, s + 1, loss, trainers[i]->lr(), timing.train_seconds[i]});
       }
+      if (s + 1 < fill_end) {  // fill ends are on_fill's
+        if (stop_requested()) checkpoint_and_stop(s + 1, fills_before, fill_sampler);
+        if (hooks.ckpt_every > 0 && (s + 1) % hooks.ckpt_every == 0 && hooks.on_checkpoint)
+          hooks.on_checkpoint(s + 1, fills_before, fill_sampler);
+      }
     }
     step = fill_end;
     if (hooks.on_fill) hooks.on_fill(step, buf);
+    if (stop_requested() && step < stop) checkpoint_and_stop(step, buf.fills(), buf.sampler_state());
   }
   return timing;
 }
