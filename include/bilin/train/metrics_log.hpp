@@ -6,8 +6,8 @@
 //   (creating the file), so a process killed around it leaves either no line or the whole line
 //   in the page cache; only a crash of the machine mid-write can leave a torn last line. Any
 //   failure (full disk, read-only folder, file limit) throws bilin::Error("metrics", ...) naming
-//   the file and the OS error; a short write is undone (the file is truncated back) so the log
-//   never ends in half a line written by this call.
+//   the file and the OS error; a partly written line is undone (the file is truncated back) so
+//   the log never ends in half a line written by this call.
 // - kept_jsonl(text, key, last) returns the lines of `text` (whole lines, "\n"-terminated) whose
 //   integer field `key` is <= last, in order. Lines that are not complete JSON objects with that
 //   field (a torn last line, garbage) are dropped, so readers never see them after a resume.
@@ -38,13 +38,21 @@ inline void append_jsonl(const std::string& path, const std::string& line) {
   }
   struct stat st {};
   const off_t before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
-  ssize_t w;
-  do {
-    w = ::write(fd, text.data(), text.size());
-  } while (w < 0 && errno == EINTR);
-  const int err = w < 0 ? errno : (static_cast<std::size_t>(w) < text.size() ? ENOSPC : 0);
+  // One write(2) in the normal case; a short one (full disk, file-size limit) is continued only
+  // to learn the OS error, then undone.
+  std::size_t done = 0;
+  int err = 0;
+  while (done < text.size()) {
+    const ssize_t w = ::write(fd, text.data() + done, text.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      err = w < 0 ? errno : EIO;
+      break;
+    }
+    done += static_cast<std::size_t>(w);
+  }
   if (err != 0) {
-    if (w > 0 && before >= 0) (void)::ftruncate(fd, before);
+    if (done > 0 && before >= 0) (void)::ftruncate(fd, before);
     ::close(fd);
     throw Error("metrics", msg("cannot append to '", path, "': ", io::detail::errno_text(err)));
   }
