@@ -255,10 +255,17 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   const std::string run_key = json::Value(train::sae_config_json(scfg, base)).dump() + " steps " + std::to_string(o.steps) + " aux " + std::to_string(o.aux_k) +
                               " batch " + std::to_string(o.batch) + " buffer " + std::to_string(o.buffer) + " reuse " +
                               std::to_string(o.reuse) + " seed " + std::to_string(o.seed);
-  if (f.on("resume") && fs::exists(dirs[0] + "/ckpt.safetensors")) {
+  std::vector<std::string> ckpts;
+  bool all_saved = true;  // a kill during the very first checkpoint leaves only some: start afresh
+  for (const auto& d : dirs) {
+    ckpts.push_back(d + "/ckpt.safetensors");
+    all_saved = all_saved && fs::exists(ckpts.back());
+  }
+  if (f.on("resume") && all_saved) {
     std::map<std::string, std::string> meta;
+    const auto metas = train::load_sae_checkpoints(tptr, ckpts);
     for (std::size_t i = 0; i < targets.size(); ++i) {
-      meta = trainers[i]->load(dirs[i] + "/ckpt.safetensors");
+      meta = metas[i];
       BILIN_CHECK(meta["run_key"] == run_key, "train_sae", dirs[i], "/ckpt.safetensors was written by a different run (",
                   meta["run_key"], "), not ", run_key);
     }
@@ -290,12 +297,11 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
                  per * static_cast<double>(o.steps - p.step));
   };
   const auto save_all = [&](std::int64_t, std::int64_t fills, std::pair<std::uint64_t, std::uint64_t> st) {
-    for (std::size_t i = 0; i < targets.size(); ++i)
-      trainers[i]->save(dirs[i] + "/ckpt.safetensors",
-                        {{"run_key", run_key},
-                         {"fills", std::to_string(fills)},
-                         {"sampler_seed", std::to_string(st.first)},
-                         {"sampler_counter", std::to_string(st.second)}});
+    train::save_sae_checkpoints(tptr, ckpts,
+                                {{"run_key", run_key},
+                                 {"fills", std::to_string(fills)},
+                                 {"sampler_seed", std::to_string(st.first)},
+                                 {"sampler_counter", std::to_string(st.second)}});
   };
   hooks_cb.on_fill = [&](std::int64_t step, const train::ActivationBuffer& b) {
     const auto ms = train::evaluate_saes(model, dat.val, ctx, eval_starts, targets, saes);

@@ -312,3 +312,38 @@ TEST_CASE("SIGINT/SIGTERM set the stop flag; a second signal exits with 128 + si
   CHECK(kExitStopped != 0);
   CHECK(kExitStopped != 1);
 }
+
+TEST_CASE("several SAE checkpoints torn between files resume from one step", "[crash][sae]") {
+  using namespace bilin;
+  bilin_test::TempDir td("crash_sae");
+  const nn::SaeConfig cfg = nn::SaeConfig::with_expansion(8, 2, 2);
+  train::SaeTrainOptions o;
+  o.steps = 10;
+  o.batch = 4;
+  Generator gen(3);
+  const TensorF x = TensorF::randn({4, 8}, gen);
+  train::SaeTrainer a(cfg, o, 1), b(cfg, o, 2);
+  std::vector<train::SaeTrainer*> both{&a, &b};
+  const std::vector<std::string> paths{td.path + "/a.safetensors", td.path + "/b.safetensors"};
+  a.step(x);
+  b.step(x);
+  train::save_sae_checkpoints(both, paths, {{"fills", "1"}});
+  const std::string a1 = bilin::io::read_file(paths[0]), b1 = bilin::io::read_file(paths[1]);
+  a.step(x);
+  b.step(x);
+  train::save_sae_checkpoints(both, paths, {{"fills", "2"}});
+  CHECK(bilin::io::read_file(paths[0] + ".prev") == a1);
+  // as if killed after the first file of the second checkpoint: a is at step 2, b at step 1
+  bilin::io::write_file_atomic(paths[1], b1);
+
+  train::SaeTrainer ra(cfg, o, 1), rb(cfg, o, 2);
+  const auto metas = train::load_sae_checkpoints({&ra, &rb}, paths);
+  CHECK(ra.steps_done() == 1);
+  CHECK(rb.steps_done() == 1);
+  CHECK(metas[0].at("fills") == "1");
+  CHECK(metas[1].at("fills") == "1");
+  // without the previous generation the mismatch is a clear error
+  ::unlink((paths[0] + ".prev").c_str());
+  CHECK_THAT(bilin_test::error_of([&] { train::load_sae_checkpoints({&ra, &rb}, paths); }),
+             Contains(paths[0] + " is at step 2") && Contains("no " + paths[0] + ".prev"));
+}

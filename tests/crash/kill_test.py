@@ -52,6 +52,10 @@ def read_safetensors(path):
     return out
 
 
+def temp_files(out):
+    return {os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs if ".tmp." in f}
+
+
 def same_tensors(a_path, b_path):
     a, b = read_safetensors(a_path), read_safetensors(b_path)
     if a.keys() != b.keys():
@@ -61,8 +65,9 @@ def same_tensors(a_path, b_path):
 
 
 class Trainer:
-    def __init__(self, name, cmd, ckpt, final, resume_args):
-        self.name, self.cmd, self.ckpt, self.final, self.resume_args = name, cmd, ckpt, final, resume_args
+    """ckpts: the resumable checkpoint(s); finals: the other files compared at the end."""
+    def __init__(self, name, cmd, ckpts, finals, resume_args):
+        self.name, self.cmd, self.ckpts, self.finals, self.resume_args = name, cmd, ckpts, finals, resume_args
 
     def args(self, out, resume):
         return self.cmd(out) + (self.resume_args(out) if resume else [])
@@ -83,20 +88,22 @@ def make_trainers(a, work):
         lambda out: [a.mnist, "--dataset", "mnist", "--hidden", "16", "--epochs", "2", "--batch", "2000",
                      "--threads", "1", "--dropout", "0.1", "--model-noise", "0.05", "--ckpt-steps", "1",
                      "--no-final-train-eval", "--out", out],
-        "checkpoint.safetensors", "model.safetensors",
+        ["checkpoint.safetensors"], ["model.safetensors"],
         lambda out: ["--resume", os.path.join(out, "checkpoint.safetensors")]
         if os.path.exists(os.path.join(out, "checkpoint.safetensors")) else [])
     t["tinylm"] = Trainer("train_tinylm", lambda out: [a.tinylm] + lm_common + ["--steps", "40", "--ckpt-every", "1",
                                                                                  "--out", out],
-                          "ckpt.safetensors", "ckpt.safetensors", lambda out: ["--resume"])
+                          ["ckpt.safetensors"], [], lambda out: ["--resume"])
     t["sae"] = Trainer(
         "train_sae",
         lambda out: [a.sae, "--ckpt", os.path.join(work, "lm", "ckpt.safetensors"), "--data", a.data, "--cache",
                      os.path.join(work, "cache"), "--expansion", "4", "--k", "8", "--steps", "30", "--batch", "256",
                      "--buffer", "1500", "--reuse", "2", "--eval-windows", "4", "--final-windows", "8",
-                     "--log-every", "10", "--threads", "1", "--top", "2", "--layer", "0", "--hook", "mlp_out",
+                     "--log-every", "10", "--threads", "1", "--top", "2", "--layer", "0", "--hook", "mlp_out,mlp_in",
                      "--ckpt-every", "1", "--out", out],
-        "ckpt.safetensors", "sae.safetensors", lambda out: ["--resume"])
+        # two SAEs from one harvest: their checkpoints are two files written in turn
+        ["0-mlp_out/ckpt.safetensors", "0-mlp_in/ckpt.safetensors"],
+        ["0-mlp_out/sae.safetensors", "0-mlp_in/sae.safetensors"], lambda out: ["--resume"])
     return t
 
 
@@ -111,7 +118,7 @@ def kill_trainer(tr, work, kills, rng):
         print(f"{tr.name}: the uninterrupted run failed ({rc}), see {work}/{tr.name}/ref.log")
         return False
     print(f"{tr.name}: uninterrupted run {t_ref:.2f} s")
-    done, rounds, ok, t_start = 0, 0, True, time.monotonic()
+    done, rounds, ok, t_start, mid_write = 0, 0, True, time.monotonic(), 0
     out = None
     while done < kills:
         if out is None:
@@ -120,6 +127,7 @@ def kill_trainer(tr, work, kills, rng):
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
             runs = 0
+        temps_before = temp_files(out)
         log = os.path.join(work, tr.name, f"round{rounds}.run{runs}.log")
         cmd = tr.args(out, runs > 0)
         runs += 1
@@ -134,15 +142,20 @@ def kill_trainer(tr, work, kills, rng):
                 rc = None
         if rc is None:
             done += 1
-            ck = os.path.join(out, tr.ckpt)
-            state = "no checkpoint yet"
-            if os.path.exists(ck):
+            state = ""
+            if temp_files(out) - temps_before:
+                mid_write += 1
+                state = "killed inside a file write (temporary file left); "
+            present = [c for c in tr.ckpts if os.path.exists(os.path.join(out, c))]
+            state += f"{len(present)} of {len(tr.ckpts)} checkpoint(s) on disk"
+            for c in present:
                 try:
-                    read_safetensors(ck)
-                    state = "checkpoint complete"
+                    read_safetensors(os.path.join(out, c))
                 except (ValueError, json.JSONDecodeError) as e:
                     print(f"{tr.name}: kill {done}: TORN CHECKPOINT: {e}")
                     ok = False
+            if present and ok:
+                state += ", complete"
             print(f"{tr.name}: kill {done:2d} after {delay:.3f} s (round {rounds}, run {runs}): {state}")
             continue
         if rc != 0:
@@ -158,16 +171,14 @@ def kill_trainer(tr, work, kills, rng):
             print(open(os.path.join(work, tr.name, f"round{rounds}.final.log")).read()[-3000:])
             return False
         ok &= compare(tr, ref, out, rounds)
-    temps = [f for r in range(1, rounds + 1) for f in os.listdir(os.path.join(work, tr.name, f"round{r}"))
-             if ".tmp." in f]
     print(f"{tr.name}: {kills} kills in {rounds} rounds, {time.monotonic() - t_start:.1f} s; "
-          f"temporary files left by killed writers: {len(temps)}")
+          f"{mid_write} kills landed inside a file write")
     return ok
 
 
 def compare(tr, ref, out, rounds):
     ok = True
-    for f in dict.fromkeys([tr.ckpt, tr.final]):
+    for f in tr.ckpts + tr.finals:
         diff = same_tensors(os.path.join(ref, f), os.path.join(out, f))
         print(f"{tr.name}: round {rounds}: {f}: {'identical tensors' if not diff else 'DIFFERS: ' + diff}")
         ok &= not diff

@@ -25,6 +25,9 @@
 //   (train/nonfinite.hpp, set_nonfinite()): NaN/Inf throws naming the step and parameter, or
 //   the step is skipped when allowed.
 #pragma once
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <functional>
 #include <limits>
@@ -32,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "../io/atomic_file.hpp"
 #include "checkpoint.hpp"
 #include "../nn/sae.hpp"
 #include "../optim/constrained_adam.hpp"
@@ -180,6 +184,48 @@ class SaeTrainer {
   std::int64_t steps_done_ = 0;
   NonFiniteGuard guard_{NonFiniteOptions{}, "train_sae"};
 };
+
+// Several SAEs trained together have one checkpoint file each, written in turn, so a kill
+// between two files would leave them at different steps. save_sae_checkpoints() therefore first
+// keeps each existing file as PATH.prev (a hard link, put in place by an atomic rename) when
+// there is more than one; load_sae_checkpoints() loads every file and, for those ahead of the
+// others, the .prev one, so all SAEs resume from one step (the metadata of each is returned, in
+// order). Both throw bilin::Error("train_sae", ...) naming the file on failure.
+inline void save_sae_checkpoints(const std::vector<SaeTrainer*>& trainers, const std::vector<std::string>& paths,
+                                 const std::map<std::string, std::string>& meta) {
+  for (std::size_t i = 0; i < trainers.size(); ++i) {
+    if (trainers.size() > 1 && ::access(paths[i].c_str(), F_OK) == 0) {
+      const std::string tmp = paths[i] + ".prev.tmp", prev = paths[i] + ".prev";
+      ::unlink(tmp.c_str());
+      if (::link(paths[i].c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), prev.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error("train_sae", msg("cannot keep the previous checkpoint '", paths[i], "' as '", prev, "': ",
+                                     io::detail::errno_text(err)));
+      }
+    }
+    trainers[i]->save(paths[i], meta);
+  }
+}
+inline std::vector<std::map<std::string, std::string>> load_sae_checkpoints(const std::vector<SaeTrainer*>& trainers,
+                                                                            const std::vector<std::string>& paths) {
+  std::vector<std::map<std::string, std::string>> metas;
+  std::int64_t low = std::numeric_limits<std::int64_t>::max();
+  for (std::size_t i = 0; i < trainers.size(); ++i) {
+    metas.push_back(trainers[i]->load(paths[i]));
+    low = std::min(low, trainers[i]->steps_done());
+  }
+  for (std::size_t i = 0; i < trainers.size(); ++i) {
+    if (trainers[i]->steps_done() == low) continue;
+    const std::string prev = paths[i] + ".prev";
+    BILIN_CHECK(::access(prev.c_str(), F_OK) == 0, "train_sae", paths[i], " is at step ", trainers[i]->steps_done(),
+                ", another SAE's checkpoint at step ", low, ", and there is no ", prev, " to go back to");
+    metas[i] = trainers[i]->load(prev);
+    BILIN_CHECK(trainers[i]->steps_done() == low, "train_sae", prev, " is at step ", trainers[i]->steps_done(),
+                ", not at the other SAEs' step ", low);
+  }
+  return metas;
+}
 
 struct SaeProgress {
   std::size_t target;
