@@ -90,7 +90,7 @@ Flags flag_table() {
       .value("threads", "0", "OpenMP threads (0: OpenMP's default)", "N")
       .value("eval-batch", "", "evaluation batch size", "N")
       .value("resume", "", "continue a run from DIR/checkpoint.safetensors", "CHECKPOINT")
-      .value("save-every", "0", "also write the resumable checkpoint every N epochs", "N")
+      .value("save-every", "1", "also write the resumable checkpoint every N epochs (0: only at the end)", "N")
       .value("ckpt-steps", "0", "also write the resumable checkpoint every N optimizer steps", "N")
       .value("skip-nonfinite", "0", "skip a step whose loss or gradient is NaN/Inf, at most N in a row (0: stop)", "N")
       .value("inject-nan", "-1", "test hook: make the first gradient NaN at this step (global batch index)", "STEP")
