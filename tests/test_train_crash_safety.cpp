@@ -25,6 +25,7 @@
 #include <bilin/train/metrics_log.hpp>
 #include <bilin/train/nonfinite.hpp>
 #include <bilin/train/sae_file.hpp>
+#include <bilin/train/sae_trainer.hpp>
 #include <bilin/train/stop_signal.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
