@@ -96,7 +96,7 @@ std::vector<CrashWriter> crash_writers() {
                }});
   w.push_back({"save_checkpoint", "checkpoint.safetensors", [](const std::string& p, int v) {
                  Generator gen(static_cast<std::uint64_t>(v));
-                 nn::Linear<float> model(24, 16, true, gen);
+                 nn::Linear<float> model(64, 32, true, gen);  // > 4 KiB: above the fallback file-size limit
                  optim::AdamW<float> opt(model.parameters(), optim::AdamWOptions{});
                  train::save_checkpoint<float>(p, model, &opt, {{"step", std::to_string(v)}});
                }});
