@@ -8,7 +8,7 @@
 // small tmpfs is mounted (filled up, or remounted read-only), so nothing can leak out of the
 // test (the mount dies with the child). Where mounting is not allowed (CI containers without
 // CAP_SYS_ADMIN) the child falls back to RLIMIT_FSIZE (write(2) fails with EFBIG) for the full
-// disk and to a folder without write permission (as user nobody when running as root, since
+// disk and to a folder and files without write permission (as user nobody when running as root, since
 // root ignores permission bits) for the read-only case. Each child reports which way it went.
 #include <fcntl.h>
 #include <sched.h>
@@ -148,7 +148,8 @@ std::string crash_fault_report(const std::string& dir, CrashFault fault) {
     if (::mount("tmpfs", dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0)
       return report + "cannot remount read-only\n";
   } else {
-    ::chmod(dir.c_str(), 0555);
+    ::chmod(dir.c_str(), 0555);  // and the files: an append needs no folder write permission
+    for (const auto& w : writers) ::chmod((dir + "/" + w.file).c_str(), 0444);
     if (::geteuid() == 0 && ::setuid(65534) != 0) return report + "cannot drop root to make permissions count\n";
   }
   for (std::size_t i = 0; i < writers.size(); ++i) {
