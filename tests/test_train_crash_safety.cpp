@@ -344,7 +344,20 @@ TEST_CASE("several SAE checkpoints torn between files resume from one step", "[c
   CHECK(rb.steps_done() == 1);
   CHECK(metas[0].at("fills") == "1");
   CHECK(metas[1].at("fills") == "1");
+  // the file that was ahead is replaced by its previous generation, so the next save (and a kill
+  // after its first file) again leaves a .prev at the others' step
+  CHECK(bilin::io::read_file(paths[0]) == a1);
+  CHECK(::access((paths[0] + ".prev").c_str(), F_OK) != 0);
+  ra.step(x);
+  train::save_sae_checkpoints({&ra, &rb}, paths, {{"fills", "3"}});
+  bilin::io::write_file_atomic(paths[1], b1);  // killed before the second file again
+  train::SaeTrainer sa(cfg, o, 1), sb(cfg, o, 2);
+  train::load_sae_checkpoints({&sa, &sb}, paths);
+  CHECK(sa.steps_done() == 1);
+  CHECK(sb.steps_done() == 1);
   // without the previous generation the mismatch is a clear error
+  train::save_sae_checkpoints({&ra, &rb}, paths, {{"fills", "3"}});
+  bilin::io::write_file_atomic(paths[1], b1);
   ::unlink((paths[0] + ".prev").c_str());
   CHECK_THAT(bilin_test::error_of([&] { train::load_sae_checkpoints({&ra, &rb}, paths); }),
              Contains(paths[0] + " is at step 2") && Contains("no " + paths[0] + ".prev"));

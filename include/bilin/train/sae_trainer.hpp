@@ -189,8 +189,9 @@ class SaeTrainer {
 // between two files would leave them at different steps. save_sae_checkpoints() therefore first
 // keeps each existing file as PATH.prev (a hard link, put in place by an atomic rename) when
 // there is more than one; load_sae_checkpoints() loads every file and, for those ahead of the
-// others, the .prev one, so all SAEs resume from one step (the metadata of each is returned, in
-// order). Both throw bilin::Error("train_sae", ...) naming the file on failure.
+// others, the .prev one, which it renames back over the file ahead (so the next save keeps a
+// .prev of the same step as the others): all SAEs resume from one step (the metadata of each is
+// returned, in order). Both throw bilin::Error("train_sae", ...) naming the file on failure.
 inline void save_sae_checkpoints(const std::vector<SaeTrainer*>& trainers, const std::vector<std::string>& paths,
                                  const std::map<std::string, std::string>& meta) {
   for (std::size_t i = 0; i < trainers.size(); ++i) {
@@ -223,6 +224,11 @@ inline std::vector<std::map<std::string, std::string>> load_sae_checkpoints(cons
     metas[i] = trainers[i]->load(prev);
     BILIN_CHECK(trainers[i]->steps_done() == low, "train_sae", prev, " is at step ", trainers[i]->steps_done(),
                 ", not at the other SAEs' step ", low);
+    // The file ahead goes: the next save must keep this one as .prev, not the orphan.
+    if (::rename(prev.c_str(), paths[i].c_str()) != 0) {
+      const int err = errno;
+      throw Error("train_sae", msg("cannot put '", prev, "' back as '", paths[i], "': ", io::detail::errno_text(err)));
+    }
   }
   return metas;
 }
