@@ -14,6 +14,8 @@
 // with one JSON line (the metrics, "seconds", "sae"; with several targets a "saes" list).
 // The token data comes from the token caches train_tinylm made (--cache, default the
 // checkpoint's directory), the tokenizer for feature contexts from the checkpoint itself.
+// Under `mpirun -np N` (README, "Distributed training") the ranks split every batch's rows (the
+// harvest is replicated); only rank 0 prints, evaluates and writes.
 #include <malloc.h>
 #include <omp.h>
 
@@ -30,6 +32,7 @@
 #include <bilin/io/flags.hpp>
 #include <bilin/io/json.hpp>
 #include <bilin/data/hf_tokenizer.hpp>
+#include <bilin/train/distributed.hpp>
 #include <bilin/train/load_lm.hpp>
 #include <bilin/train/sae_file.hpp>
 #include <bilin/train/sae_metrics.hpp>
@@ -157,6 +160,7 @@ std::vector<std::uint64_t> spread_windows(std::size_t n_tokens, index_t ctx, ind
 
 int run(const Flags& f, const train::SaeTrainOptions& o) {
   const double t_start = lm::now_seconds();
+  const train::dist::DataParallel dp;  // under mpirun: the ranks split every batch, rank 0 writes
   const std::string ckpt = f.str("ckpt");
   BILIN_CHECK(!ckpt.empty(), "train_sae", "--ckpt PATH (a train_tinylm checkpoint or an official folder) is required");
   const train::LoadedLm loaded = train::load_lm(ckpt);
@@ -202,7 +206,11 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
     dat.train = data::encode_documents(*hf, corpus.train);
     dat.val = data::encode_documents(*hf, corpus.val);
   } else {
-    dat = lm::prepare_tinystories(f.str("data"), static_cast<std::size_t>(lmcfg.vocab), cache.empty() ? "." : cache);
+    // under mpirun rank 0 makes the tokenizer and caches; the others then read them
+    const auto prepare = [&] { return lm::prepare_tinystories(f.str("data"), static_cast<std::size_t>(lmcfg.vocab), cache.empty() ? "." : cache); };
+    if (dp.root()) dat = prepare();
+    dp.comm().barrier();
+    if (!dp.root()) dat = prepare();
   }
   data::BpeTokenizer tok = dat.tokenizer;
   if (auto it = lm_meta.find("tokenizer"); it != lm_meta.end()) tok = data::BpeTokenizer::parse(it->second, ckpt + " (metadata 'tokenizer')");
@@ -228,7 +236,8 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   const bool several = targets.size() > 1;
   std::vector<std::string> dirs;
   for (const auto& t : targets) dirs.push_back(several ? out + "/" + t.name() : out);
-  for (const auto& d : dirs) fs::create_directories(d);
+  if (dp.root())
+    for (const auto& d : dirs) fs::create_directories(d);
   train::SaeInfo base;
   base.lm_checkpoint = fs::absolute(ckpt).string();
   if (auto it = lm_meta.find("model_crc32"); it != lm_meta.end()) base.lm_hash = "crc32:" + it->second;
@@ -256,11 +265,11 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
     hooks_cb.resume = true;
     hooks_cb.resume_fills = std::stoll(meta.at("fills"));
     hooks_cb.resume_sampler = {std::stoull(meta.at("sampler_seed")), std::stoull(meta.at("sampler_counter"))};
-    std::fprintf(stderr, "resumed at step %lld\n", static_cast<long long>(trainers[0]->steps_done()));
-  } else {
+    if (dp.root()) std::fprintf(stderr, "resumed at step %lld\n", static_cast<long long>(trainers[0]->steps_done()));
+  } else if (dp.root()) {
     for (const auto& d : dirs) std::ofstream(d + "/metrics.jsonl", std::ios::trunc);
   }
-  std::fprintf(stderr, "train_sae: %zu SAE(s) d %lld n %lld k %lld; %lld steps of %lld; buffer %lld rows, %lld steps per fill\n",
+  if (dp.root()) std::fprintf(stderr, "train_sae: %zu SAE(s) d %lld n %lld k %lld; %lld steps of %lld; buffer %lld rows, %lld steps per fill\n",
                targets.size(), static_cast<long long>(scfg.d), static_cast<long long>(scfg.n_latents),
                static_cast<long long>(scfg.k), static_cast<long long>(o.steps), static_cast<long long>(o.batch),
                static_cast<long long>(buf.rows()), static_cast<long long>(train::steps_per_fill(buf, o)));
@@ -272,7 +281,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   const double t_train0 = lm::now_seconds();
   const std::int64_t step0 = trainers[0]->steps_done();
   hooks_cb.on_step = [&](const train::SaeProgress& p) {
-    if (p.step % log_every != 0 && p.step != o.steps) return;
+    if ((p.step % log_every != 0 && p.step != o.steps) || !dp.root()) return;
     const double per = p.seconds / static_cast<double>(std::max<std::int64_t>(1, p.step - step0));
     std::fprintf(stderr, "[%s] step %6lld/%lld  loss %.5f  lr %.2e  dead %.3f  %.1f steps/s  ETA %.0f s\n",
                  targets[p.target].name().c_str(), static_cast<long long>(p.step), static_cast<long long>(o.steps), p.loss,
@@ -280,6 +289,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
                  per * static_cast<double>(o.steps - p.step));
   };
   hooks_cb.on_fill = [&](std::int64_t step, const train::ActivationBuffer& b) {
+    if (!dp.root()) return;  // every rank holds the same SAEs: one evaluates and writes
     const auto ms = train::evaluate_saes(model, dat.val, ctx, eval_starts, targets, saes);
     for (std::size_t i = 0; i < targets.size(); ++i) {
       json::Value m = train::metrics_json(ms[i]);
@@ -299,6 +309,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   };
   const train::SaeRunTiming timing = train::train_saes(buf, tptr, o, hooks_cb);
   const double train_wall = lm::now_seconds() - t_train0;
+  if (!dp.root()) return 0;
 
   json::Value list = json::Value::array();
   json::Value single;
@@ -353,9 +364,11 @@ int main(int argc, char** argv) {
     const int threads = static_cast<int>(f.integer("threads"));
     BILIN_CHECK(threads > 0, "train_sae", "--threads must be positive, got ", threads);
     omp_set_num_threads(threads);
+    if (f.integer("time-steps") == 0) train::dist::DataParallel().check_same_flags("train_sae", argc, argv);
     return f.integer("time-steps") > 0 ? time_mode(f, o) : run(f, o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_sae: error: %s\n", e.what());
+    train::dist::Communicator::world().abort(1);  // the other ranks must not wait for this one
     return 1;
   }
 }

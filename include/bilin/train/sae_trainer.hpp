@@ -19,6 +19,11 @@
 //   written at the end of a fill) continues with the same batches and reaches bit-identical
 //   weights with the same thread count. hooks.stop_at ends the run at the first fill end at or
 //   after that step, as if interrupted.
+// - Under mpirun (train/distributed.hpp) every rank harvests the same buffer (replicated: the
+//   LM forward passes are not split) and takes its shard of each batch's rows; SaeTrainer
+//   broadcasts rank 0's parameters (at construction and after load()), averages gradients into
+//   the whole batch's, returns the whole batch's loss and merges the firing record over the
+//   ranks, so every rank holds the same state and a checkpoint resumes at any rank count.
 #pragma once
 #include <chrono>
 #include <functional>
@@ -32,6 +37,7 @@
 #include "../optim/constrained_adam.hpp"
 #include "../optim/schedule.hpp"
 #include "activation_buffer.hpp"
+#include "distributed.hpp"
 
 namespace bilin::train {
 
@@ -66,26 +72,45 @@ class SaeTrainer {
         sched_(optim::LrSchedule::cosine(o.lr, o.steps, 0, o.min_lr)),
         dead_steps_(std::max<std::int64_t>(1, (o.dead_tokens + o.batch - 1) / o.batch)), aux_k_(o.aux_k),
         aux_coef_(o.aux_coef),
-        last_fired_(static_cast<std::size_t>(cfg.n_latents), -1) {}
+        last_fired_(static_cast<std::size_t>(cfg.n_latents), -1) {
+    dp_.broadcast_parameters(sae_->parameters());
+  }
 
   nn::TopKSAE<float>& sae() { return *sae_; }
   std::shared_ptr<nn::TopKSAE<float>> sae_ptr() { return sae_; }
   std::int64_t steps_done() const { return steps_done_; }
 
-  double step(const TensorF& x) {
+  // x: this rank's rows of a batch of global_rows (0: x is the whole batch).
+  double step(const TensorF& x, index_t global_rows = 0) {
     opt_.set_lr(sched_.at(steps_done_));
     opt_.zero_grad();
     const SparseCode<float> code = sae_->encode(x);
     const TensorF xh = sae_->decode(code);
     TensorF loss = mse(xh, x);
-    const double l = loss.item();
+    double l = loss.item();
     if (aux_k_ > 0)
       if (TensorF aux = aux_loss(x, xh); aux.defined()) loss = loss + aux * static_cast<float>(aux_coef_);
     BILIN_CHECK(std::isfinite(l), "train_sae", "the SAE loss became ", l, " at step ", steps_done_);
     loss.backward();
+    const bool parallel = dp_.parallel() && global_rows > 0;
+    if (parallel) {
+      const index_t rows = x.size(0);
+      dp_.average_gradients(sae_->parameters(), rows, global_rows);
+      l = dp_.sum(l * static_cast<double>(rows) / static_cast<double>(global_rows));
+    }
     opt_.step();
+    std::vector<std::int64_t> fired(parallel ? last_fired_.size() : 0);
     for (index_t e = 0; e < code.indices.numel(); ++e)
-      if (code.values.data()[e] != 0.0f) last_fired_[static_cast<std::size_t>(code.indices.data()[e])] = steps_done_;
+      if (code.values.data()[e] != 0.0f) {
+        const auto j = static_cast<std::size_t>(code.indices.data()[e]);
+        if (parallel) fired[j] = 1;
+        else last_fired_[j] = steps_done_;
+      }
+    if (parallel) {
+      dp_.comm().allreduce_sum(fired.data(), fired.size());
+      for (std::size_t j = 0; j < fired.size(); ++j)
+        if (fired[j]) last_fired_[j] = steps_done_;
+    }
     ++steps_done_;
     return l;
   }
@@ -130,6 +155,7 @@ class SaeTrainer {
     }
     BILIN_CHECK(j == last_fired_.size(), "train_sae", path, ": 'last_fired' lists ", j, " latents, the SAE has ",
                 last_fired_.size());
+    dp_.broadcast_parameters(sae_->parameters());
     return meta;
   }
 
@@ -166,6 +192,7 @@ class SaeTrainer {
   double aux_coef_;
   std::vector<std::int64_t> last_fired_;
   std::int64_t steps_done_ = 0;
+  dist::DataParallel dp_;
 };
 
 struct SaeProgress {
@@ -214,6 +241,8 @@ inline SaeRunTiming train_saes(ActivationBuffer& buf, std::vector<SaeTrainer*> t
     buf.set_fill_count(hooks.resume_fills);
   }
   const std::int64_t stop = hooks.stop_at >= 0 ? std::min<std::int64_t>(hooks.stop_at, o.steps) : o.steps;
+  const dist::DataParallel dp;
+  const auto [lo, hi] = dp.shard(o.batch);  // this rank's rows of every batch
   while (step < stop) {
     const clock::time_point h0 = clock::now();
     buf.refill();
@@ -223,8 +252,8 @@ inline SaeRunTiming train_saes(ActivationBuffer& buf, std::vector<SaeTrainer*> t
     for (std::size_t i = 0; i < trainers.size(); ++i) {
       for (std::int64_t s = fill_start; s < fill_end; ++s) {
         const clock::time_point t0 = clock::now();
-        const TensorF x = buf.batch(i, (s - fill_start) * o.batch, o.batch);
-        const double loss = trainers[i]->step(x);
+        const TensorF x = buf.batch(i, (s - fill_start) * o.batch + lo, hi - lo);
+        const double loss = trainers[i]->step(x, dp.parallel() ? o.batch : 0);
         timing.train_seconds[i] += secs(t0);
         if (hooks.on_step) hooks.on_step({i, s + 1, loss, trainers[i]->lr(), timing.train_seconds[i]});
       }
