@@ -3,7 +3,7 @@
 # rank. Registered only when CMake found MPI (bilin::mpi); otherwise one test says it is skipped.
 if(BILIN_BUILD_EXAMPLES AND TARGET bilin::mpi)
   find_program(BILIN_PYTHON3_MPI NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
-  foreach(check mnist lm bad-use)
+  foreach(check mnist lm sae bad-use)
     add_test(NAME mpi_${check}
              COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/mpi/mpi_check.sh ${check} ${MPIEXEC_EXECUTABLE}
                      ${PROJECT_BINARY_DIR}/examples ${BILIN_PYTHON3_MPI} ${CMAKE_CURRENT_BINARY_DIR}/mpi_${check})

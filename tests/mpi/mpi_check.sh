@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel training under mpirun on loopback (issue 21). One check per call:
-#   mpi_check.sh mnist|lm|bad-use  MPIEXEC BUILD_EXAMPLES PYTHON OUT
-# mnist / lm: 20 steps at N = 2 and N = 3 (batch 512 / 10: not divisible by 3, so the remainder
+#   mpi_check.sh mnist|lm|sae|bad-use  MPIEXEC BUILD_EXAMPLES PYTHON OUT
+# mnist / lm / sae: 20 steps at N = 2 and N = 3 (batch 512 / 10 / 50: not divisible by 3, so the remainder
 #   rule is exercised) match a one-process run with the same global batch to 1e-5 relative
 #   (summation order is the only difference), two N = 2 runs are bit-identical, and a checkpoint
 #   written at N = 2 after 10 steps resumes at N = 1 and N = 3 to the same weights.
@@ -51,6 +51,24 @@ lm)
   cp -r "$OUT/half" "$OUT/r1" && cp -r "$OUT/half" "$OUT/r3"
   "$EX/train_tinylm" "${T[@]}" --resume --out "$OUT/r1" >/dev/null 2>&1
   mpi 3 "$EX/train_tinylm" "${T[@]}" --resume --out "$OUT/r3" >/dev/null 2>&1
+  for run in r1 r3; do cmp "$OUT/ref/ckpt.safetensors" "$OUT/$run/ckpt.safetensors" --rtol 1e-5; done
+  ;;
+sae)
+  # a tiny LM first (one process), then SAEs on its layer-0 mlp_out (batch 50: not divisible by 3)
+  "$EX/train_tinylm" --vocab 512 --layers 1 --d-model 32 --heads 2 --hidden 64 --ctx 32 --batch 8 --steps 10 \
+    --threads 1 --out "$OUT/lm" >/dev/null 2>&1 || fail "tiny LM failed"
+  T=(--ckpt "$OUT/lm/ckpt.safetensors" --layer 0 --expansion 2 --k 4 --steps 20 --batch 50 --buffer 250 --reuse 2
+     --windows 4 --eval-windows 4 --final-windows 8 --lr 1e-3 --threads 1)
+  "$EX/train_sae" "${T[@]}" --out "$OUT/ref" >/dev/null 2>&1 || fail "one-process run failed"
+  for run in n2a n2b; do mpi 2 "$EX/train_sae" "${T[@]}" --out "$OUT/$run" >/dev/null 2>&1; done
+  mpi 3 "$EX/train_sae" "${T[@]}" --out "$OUT/n3" >/dev/null 2>&1
+  for run in n2a n3; do cmp "$OUT/ref/ckpt.safetensors" "$OUT/$run/ckpt.safetensors" --rtol 1e-5; done
+  cmp "$OUT/n2a/ckpt.safetensors" "$OUT/n2b/ckpt.safetensors" --rtol 0
+  [ "$(ls "$OUT/n2a")" = "$(ls "$OUT/ref")" ] || fail "N = 2 wrote $(ls "$OUT/n2a"), one process $(ls "$OUT/ref")"
+  mpi 2 "$EX/train_sae" "${T[@]}" --stop-at 10 --out "$OUT/half" >/dev/null 2>&1
+  cp -r "$OUT/half" "$OUT/r1" && cp -r "$OUT/half" "$OUT/r3"
+  "$EX/train_sae" "${T[@]}" --resume --out "$OUT/r1" >/dev/null 2>&1
+  mpi 3 "$EX/train_sae" "${T[@]}" --resume --out "$OUT/r3" >/dev/null 2>&1
   for run in r1 r3; do cmp "$OUT/ref/ckpt.safetensors" "$OUT/$run/ckpt.safetensors" --rtol 1e-5; done
   ;;
 bad-use)
