@@ -4,7 +4,8 @@
 # mnist / lm / sae: 20 steps at N = 2 and N = 3 (batch 512 / 10 / 50: not divisible by 3, so the remainder
 #   rule is exercised) match a one-process run with the same global batch to 1e-5 relative
 #   (summation order is the only difference), two N = 2 runs are bit-identical, and a checkpoint
-#   written at N = 2 after 10 steps resumes at N = 1 and N = 3 to the same weights.
+#   written at N = 2 after 10 steps resumes at N = 1 and N = 3 to the same weights. sae also runs
+#   analyze_lm at N = 3 (features split over the ranks): results bit-identical to one process.
 # bad-use: flags that differ between ranks and a batch smaller than N fail with an error naming
 #   the flag / batch; a rank killed mid-run (SIGKILL) ends the job within seconds with an error,
 #   and the last checkpoint it left loads and resumes.
@@ -70,6 +71,12 @@ sae)
   "$EX/train_sae" "${T[@]}" --resume --out "$OUT/r1" >/dev/null 2>&1
   mpi 3 "$EX/train_sae" "${T[@]}" --resume --out "$OUT/r3" >/dev/null 2>&1
   for run in r1 r3; do cmp "$OUT/ref/ckpt.safetensors" "$OUT/$run/ckpt.safetensors" --rtol 1e-5; done
+  # analyze_lm with the output features split over 3 ranks: the same numbers, bit for bit
+  A=(--ckpt "$OUT/lm/ckpt.safetensors" --sae-out "$OUT/ref" --layer 0 --threads 1 --windows 16 --min-active 2)
+  "$EX/analyze_lm" "${A[@]}" --out "$OUT/an1" >/dev/null 2>&1 || fail "analyze_lm (one process) failed"
+  mpi 3 "$EX/analyze_lm" "${A[@]}" --out "$OUT/an3" >/dev/null 2>&1
+  cmp "$OUT/an1/results.safetensors" "$OUT/an3/results.safetensors" --rtol 0
+  [ -s "$OUT/an3/report.html" ] || fail "analyze_lm at N = 3 wrote no report"
   ;;
 bad-use)
   T=(--vocab 512 --layers 1 --d-model 32 --heads 2 --hidden 64 --ctx 32 --steps 4 --threads 1 --cache "$OUT/cache")

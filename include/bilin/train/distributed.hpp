@@ -16,6 +16,9 @@
 //   is not copied: a contiguous tensor at least one bucket in size is reduced in place.
 //   Results are bit-identical on every rank and between runs with the same rank count (MPI's
 //   reduction order depends only on the group size and message length).
+// - allgather_parts(data, items, item_floats): data holds `items` items of item_floats floats;
+//   each rank has filled its part core/partition.hpp's part_range(items, rank, size) and after
+//   the call every rank holds all of them (the work of a loop split over the ranks, gathered).
 // - abort(code) ends every rank of the job (MPI_Abort): a program calls it when it fails on
 //   one rank, so the others do not wait forever in a collective. A rank that dies (a signal)
 //   makes mpirun end the whole job by OpenMPI's default error handling.
@@ -162,6 +165,30 @@ class Communicator {
       filled += n;
     }
     flush();
+  }
+
+  void allgather_parts(float* data, index_t items, index_t item_floats) {
+#if defined(BILIN_WITH_MPI) && BILIN_WITH_MPI
+    if (size_ <= 1 || items == 0) return;
+    BILIN_CHECK(items < (index_t{1} << 31) && item_floats < (index_t{1} << 31), "allgather", items, " items of ",
+                item_floats, " floats exceed MPI's int counts");
+    Timer t(comm_seconds_);
+    MPI_Datatype item;  // one item as one MPI element, so counts stay small
+    check(MPI_Type_contiguous(static_cast<int>(item_floats), MPI_FLOAT, &item), "allgather");
+    check(MPI_Type_commit(&item), "allgather");
+    std::vector<int> counts(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
+    for (int r = 0; r < size_; ++r) {
+      const auto [lo, hi] = part_range(items, r, size_);
+      counts[static_cast<std::size_t>(r)] = static_cast<int>(hi - lo);
+      displs[static_cast<std::size_t>(r)] = static_cast<int>(lo);
+    }
+    const int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), displs.data(), item,
+                                  MPI_COMM_WORLD);
+    MPI_Type_free(&item);
+    check(rc, "allgather");
+#else
+    (void)data, (void)items, (void)item_floats;
+#endif
   }
 
   // Ends every rank of the job with this exit code; returns only in a group of one.
