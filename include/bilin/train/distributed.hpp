@@ -52,6 +52,13 @@
 #include <vector>
 
 #if defined(BILIN_WITH_MPI) && BILIN_WITH_MPI
+// only MPI's C API: keep the deprecated C++ bindings (and their warnings) out
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 #endif
 
