@@ -11,6 +11,8 @@
 // the input SAE's latent basis (Fig. 8, App. N, O). DIR/report.html is self-contained; beside it
 // results.safetensors + results.json hold the numbers for NumPy/PyTorch. Nothing is written
 // before every computation has finished. The last stdout line is one JSON object.
+// Under `mpirun -np N` each rank eigendecomposes its share of the output features (gathered on
+// every rank); rank 0 alone does the rest and writes (README, "Distributed training").
 #include <omp.h>
 
 #include <algorithm>
@@ -29,6 +31,7 @@
 #include <bilin/bilin.hpp>
 #include <bilin/data/hf_tokenizer.hpp>
 #include <bilin/interp/circuits.hpp>
+#include <bilin/interp/distributed_spectra.hpp>
 #include <bilin/interp/interaction_batch.hpp>
 #include <bilin/interp/latent_basis.hpp>
 #include <bilin/interp/lm_figures.hpp>
@@ -391,17 +394,20 @@ LayerResult analyze_layer(const Args& args, LmModel& lm, const Text& text, index
   std::cerr << "analyze_lm: layer " << layer << ": " << r.n_features << " output features, d " << r.d << ", hidden "
             << mlp.hidden() << "\n";
 
-  const Acts acts = harvest_layer(lm, text, layer, r.in_sae ? std::optional(r.in_sae->hook) : std::nullopt);
-  r.positions = acts.mlp_in.size(0);
-  std::cerr << "  harvested " << r.positions << " positions (" << text.starts.size() << " windows) in "
-            << fmt_num(now() - t0, 3) << " s\n";
-
   double t = now();
   r.Q = interaction_matrices(mlp.W, mlp.V, mlp.P, r.out_sae.s.sae->encoder());
   r.form_seconds = now() - t;
   t = now();
-  r.spec = eigh_sorted(r.Q, true);
+  // under mpirun each rank decomposes its share of the features; rank 0 alone goes on
+  auto& comm = train::dist::Communicator::world();
+  r.spec = eigh_sorted_shared(r.Q, comm, true);
   r.eigh_seconds = now() - t;
+  if (!comm.root()) return r;
+  const double th = now();
+  const Acts acts = harvest_layer(lm, text, layer, r.in_sae ? std::optional(r.in_sae->hook) : std::nullopt);
+  r.positions = acts.mlp_in.size(0);
+  std::cerr << "  harvested " << r.positions << " positions (" << text.starts.size() << " windows) in "
+            << fmt_num(now() - th, 3) << " s\n";
   std::cerr << "  Q(e_a) for " << r.n_features << " features in " << fmt_num(r.form_seconds, 3) << " s, eigh in "
             << fmt_num(r.eigh_seconds, 3) << " s\n";
 
@@ -893,6 +899,7 @@ int main(int argc, char** argv) {
   try {
     Args args;
     if (!parse(argc, argv, args)) return 0;
+    train::dist::DataParallel().check_same_flags("analyze_lm", argc, argv);
     omp_set_num_threads(args.threads);
     LmModel lm = load_model(args.ckpt);
     std::vector<index_t> layers;
@@ -921,13 +928,16 @@ int main(int argc, char** argv) {
     const Text text = load_text(args, lm);
     std::vector<LayerResult> results;
     const double t_layers = now();
+    const bool root = train::dist::Communicator::world().root();
     for (index_t l : layers) {
       results.push_back(analyze_layer(args, lm, text, l));
+      if (!root) continue;
       const double per = (now() - t_layers) / static_cast<double>(results.size());
       std::cerr << "analyze_lm: layer " << l << " done (" << results.size() << "/" << layers.size() << ", "
                 << f3(60.0 / per) << " layers/min, ETA " << f3(per * static_cast<double>(layers.size() - results.size()))
                 << " s)\n";
     }
+    if (!root) return 0;  // rank 0 gathered every layer's spectra and writes the report
     const std::string report = write_outputs(args, results, t_start);
     json::Value j = layer_summary(results[0]);
     if (results.size() > 1) {
@@ -941,6 +951,7 @@ int main(int argc, char** argv) {
     std::cout << j.dump() << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "analyze_lm: error: " << e.what() << "\n";
+    train::dist::Communicator::world().abort(1);  // the other ranks must not wait for this one
     return 1;
   }
   return 0;

@@ -10,7 +10,8 @@ root=$(pwd)
 # Library + tests + examples, and the peers used by bench/ comparisons.
 packages=(cmake g++ make pkg-config libxsimd-dev xtl-dev catch2 libstb-dev libbenchmark-dev zlib1g-dev
           dataset-fashion-mnist libopenblas-dev libeigen3-dev libspectra-dev liblapacke-dev
-          python3-numpy python3-torch chromium chromium-driver python3-selenium)
+          python3-numpy python3-torch chromium chromium-driver python3-selenium
+          openmpi-bin libopenmpi-dev)  # MPI: data-parallel training (optional at build time)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -26,6 +26,8 @@
 // Crash safety (README "Crash safety"): SIGINT/SIGTERM write the resumable checkpoint and exit
 // with 75; --ckpt-steps N checkpoints within epochs; a NaN/Inf loss or gradient stops the run
 // naming the step and parameter (exit 1), or --skip-nonfinite N skips such steps.
+// Under `mpirun -np N` (README, "Distributed training") the ranks split every batch and the
+// evaluation; only rank 0 prints and writes files; --threads is the OpenMP team of each rank.
 #include <malloc.h>
 #include <omp.h>
 #include <sys/stat.h>
@@ -47,6 +49,7 @@
 #include <bilin/train/classifier_trainer.hpp>
 #include <bilin/train/metrics_log.hpp>
 #include <bilin/train/stop_signal.hpp>
+#include <bilin/train/distributed.hpp>
 
 using namespace bilin;
 
@@ -180,6 +183,7 @@ struct RunFlags {
   int threads = 0;
   std::int64_t max_steps = -1, save_every = 0, ckpt_steps = 0;
   bool final_train_eval = true;
+  bool root = true;  // rank 0 of a data-parallel run (the one that prints and writes)
 };
 
 // The run's start line and configuration line on stderr.
@@ -249,12 +253,12 @@ EpochsResult train_epochs(train::ClassifierTrainer* trainer, const train::TrainC
         stopped = true;
         break;
       }
-      if (train::stop_requested()) {
-        trainer->save(ckpt_path);
+      if (train::dist::DataParallel().any(train::stop_requested())) {  // every rank stops at the same step
+        if (rf.root) trainer->save(ckpt_path);
         train::stop_now(msg("epoch ", e + 1, ", step ", trainer->optimizer().steps()), ckpt_path);
       }
       if (!trainer->step()) break;
-      if (rf.ckpt_steps > 0 && trainer->optimizer().steps() % rf.ckpt_steps == 0) trainer->save(ckpt_path);
+      if (rf.root && rf.ckpt_steps > 0 && trainer->optimizer().steps() % rf.ckpt_steps == 0) trainer->save(ckpt_path);
     }
     const auto t1 = std::chrono::steady_clock::now();
     test_res = trainer->evaluate_test();
@@ -271,7 +275,8 @@ EpochsResult train_epochs(train::ClassifierTrainer* trainer, const train::TrainC
     for (double s : epoch_seconds) mean_epoch += s;
     mean_epoch /= static_cast<double>(epoch_seconds.size());
     const double eta = stopped ? 0.0 : mean_epoch * static_cast<double>(cfg.epochs - e - 1);
-    std::fprintf(stderr,
+    if (rf.root)
+      std::fprintf(stderr,
                  "epoch %3lld/%lld  lr %.3g  loss %.4f  acc %.2f%%  test_loss %.4f  test_acc %.2f%%  %.0f samples/s  "
                  "%.2f s (+%.2f s eval)  ETA %s\n",
                  static_cast<long long>(e + 1), static_cast<long long>(cfg.epochs), lr, last_stats.loss(),
@@ -291,6 +296,7 @@ EpochsResult train_epochs(train::ClassifierTrainer* trainer, const train::TrainC
     line["samples_per_s"] = sps;
     line["elapsed"] = elapsed;
     metrics_text += line.dump() + "\n";
+    if (!rf.root) continue;
     io::write_file_atomic(metrics_path, metrics_text);
     if (save_every > 0 && (e + 1) % save_every == 0) trainer->save(ckpt_path);
   }
@@ -347,7 +353,10 @@ void print_summary(const RunFlags& rf, const train::TrainConfig& cfg, const data
 int run(int argc, char** argv) {
   Flags f = flag_table();
   if (!f.parse(argc, argv)) return 0;
+  const train::dist::DataParallel dp;
+  dp.check_same_flags("train_mnist", argc, argv);
   RunFlags rf;
+  rf.root = dp.root();
   rf.dataset = f.str("dataset");
   rf.data_dir = data::locate_dataset(rf.dataset);
   const bool fashion = rf.dataset == "fmnist" || rf.dataset == "fashion-mnist" || rf.dataset == "fashion_mnist" ||
@@ -370,8 +379,9 @@ int run(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 
   const auto t_start = std::chrono::steady_clock::now();
-  std::fprintf(stderr, "train_mnist: simd %s, threads %d, seed %llu\n", bilin::simd::arch_name(), rf.threads,
-               static_cast<unsigned long long>(cfg.seed));
+  if (rf.root)
+    std::fprintf(stderr, "train_mnist: simd %s, threads %d, seed %llu, ranks %d\n", bilin::simd::arch_name(), rf.threads,
+                 static_cast<unsigned long long>(cfg.seed), dp.size());
   const data::MnistData mnist = data::load_mnist(rf.data_dir);
   data::ImageDataset train_set = data::ImageDataset::from_mnist(mnist.train);
   data::ImageDataset test_set = data::ImageDataset::from_mnist(mnist.test);
@@ -395,8 +405,10 @@ int run(int argc, char** argv) {
     trainer = std::make_unique<train::ClassifierTrainer>(cfg, train_set, test_set);
   }
   trainer->set_nonfinite({f.integer("skip-nonfinite"), f.integer("inject-nan"), ""});
-  make_dirs(rf.out);
-  print_configuration(rf, cfg, mnist, train_set, test_set, *trainer);
+  if (rf.root) {
+    make_dirs(rf.out);
+    print_configuration(rf, cfg, mnist, train_set, test_set, *trainer);
+  }
 
   // A resumed run continues the checkpoint's epoch (or starts the next one when it was complete).
   std::int64_t first_epoch = trainer->epoch();
@@ -407,12 +419,14 @@ int run(int argc, char** argv) {
   }
   const std::string kept = rf.resume.empty() ? "" : kept_metrics(rf.out + "/metrics.jsonl", first_epoch);
   const EpochsResult r = train_epochs(trainer.get(), cfg, rf, first_epoch, partial, kept, t_start);
-  trainer->save(rf.out + "/checkpoint.safetensors");
-  trainer->save_model(rf.out + "/model.safetensors", {{"dataset", rf.dataset}, {"task", rf.task}});
+  if (rf.root) {
+    trainer->save(rf.out + "/checkpoint.safetensors");
+    trainer->save_model(rf.out + "/model.safetensors", {{"dataset", rf.dataset}, {"task", rf.task}});
+  }
   train::EvalResult train_eval;
   if (rf.final_train_eval) train_eval = trainer->evaluate(train_set);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  print_summary(rf, cfg, mnist, *trainer, r, train_eval, first_epoch, seconds);
+  if (rf.root) print_summary(rf, cfg, mnist, *trainer, r, train_eval, first_epoch, seconds);
   return 0;
 }
 
@@ -426,6 +440,7 @@ int main(int argc, char** argv) {
     return train::kExitStopped;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_mnist: error: %s\n", e.what());
+    train::dist::Communicator::world().abort(1);  // the other ranks must not wait for this one
     return 1;
   }
 }

@@ -17,6 +17,8 @@
 // Crash safety (README "Crash safety"): checkpoints at every fill end and every --ckpt-every
 // steps; SIGINT/SIGTERM write them and exit with 75; a NaN/Inf loss or gradient stops the run
 // naming the step and parameter unless --skip-nonfinite N skips such steps.
+// Under `mpirun -np N` (README, "Distributed training") the ranks split every batch's rows (the
+// harvest is replicated); only rank 0 prints, evaluates and writes.
 #include <malloc.h>
 #include <omp.h>
 
@@ -33,6 +35,7 @@
 #include <bilin/io/flags.hpp>
 #include <bilin/io/json.hpp>
 #include <bilin/data/hf_tokenizer.hpp>
+#include <bilin/train/distributed.hpp>
 #include <bilin/train/load_lm.hpp>
 #include <bilin/train/sae_file.hpp>
 #include <bilin/train/sae_metrics.hpp>
@@ -165,6 +168,7 @@ std::vector<std::uint64_t> spread_windows(std::size_t n_tokens, index_t ctx, ind
 
 int run(const Flags& f, const train::SaeTrainOptions& o) {
   const double t_start = lm::now_seconds();
+  const train::dist::DataParallel dp;  // under mpirun: the ranks split every batch, rank 0 writes
   const std::string ckpt = f.str("ckpt");
   BILIN_CHECK(!ckpt.empty(), "train_sae", "--ckpt PATH (a train_tinylm checkpoint or an official folder) is required");
   const train::LoadedLm loaded = train::load_lm(ckpt);
@@ -210,7 +214,11 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
     dat.train = data::encode_documents(*hf, corpus.train);
     dat.val = data::encode_documents(*hf, corpus.val);
   } else {
-    dat = lm::prepare_tinystories(f.str("data"), static_cast<std::size_t>(lmcfg.vocab), cache.empty() ? "." : cache);
+    // under mpirun rank 0 makes the tokenizer and caches; the others then read them
+    const auto prepare = [&] { return lm::prepare_tinystories(f.str("data"), static_cast<std::size_t>(lmcfg.vocab), cache.empty() ? "." : cache); };
+    if (dp.root()) dat = prepare();
+    dp.comm().barrier();
+    if (!dp.root()) dat = prepare();
   }
   data::BpeTokenizer tok = dat.tokenizer;
   if (auto it = lm_meta.find("tokenizer"); it != lm_meta.end()) tok = data::BpeTokenizer::parse(it->second, ckpt + " (metadata 'tokenizer')");
@@ -236,7 +244,8 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   const bool several = targets.size() > 1;
   std::vector<std::string> dirs;
   for (const auto& t : targets) dirs.push_back(several ? out + "/" + t.name() : out);
-  for (const auto& d : dirs) fs::create_directories(d);
+  if (dp.root())
+    for (const auto& d : dirs) fs::create_directories(d);
   train::SaeInfo base;
   base.lm_checkpoint = fs::absolute(ckpt).string();
   if (auto it = lm_meta.find("model_crc32"); it != lm_meta.end()) base.lm_hash = "crc32:" + it->second;
@@ -263,7 +272,11 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   }
   if (f.on("resume") && all_saved) {
     std::map<std::string, std::string> meta;
-    const auto metas = train::load_sae_checkpoints(tptr, ckpts);
+    // rank 0 first: a load may rename a .prev checkpoint back, which the others must then see
+    std::vector<std::map<std::string, std::string>> metas;
+    if (dp.root()) metas = train::load_sae_checkpoints(tptr, ckpts);
+    dp.comm().barrier();
+    if (!dp.root()) metas = train::load_sae_checkpoints(tptr, ckpts);
     for (std::size_t i = 0; i < targets.size(); ++i) {
       meta = metas[i];
       BILIN_CHECK(meta["run_key"] == run_key, "train_sae", dirs[i], "/ckpt.safetensors was written by a different run (",
@@ -272,12 +285,13 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
     hooks_cb.resume = true;
     hooks_cb.resume_fills = std::stoll(meta.at("fills"));
     hooks_cb.resume_sampler = {std::stoull(meta.at("sampler_seed")), std::stoull(meta.at("sampler_counter"))};
-    for (const auto& d : dirs) train::trim_jsonl(d + "/metrics.jsonl", "step", trainers[0]->steps_done());
-    std::fprintf(stderr, "resumed at step %lld\n", static_cast<long long>(trainers[0]->steps_done()));
-  } else {
+    if (dp.root())
+      for (const auto& d : dirs) train::trim_jsonl(d + "/metrics.jsonl", "step", trainers[0]->steps_done());
+    if (dp.root()) std::fprintf(stderr, "resumed at step %lld\n", static_cast<long long>(trainers[0]->steps_done()));
+  } else if (dp.root()) {
     for (const auto& d : dirs) io::write_file_atomic(d + "/metrics.jsonl", "");
   }
-  std::fprintf(stderr, "train_sae: %zu SAE(s) d %lld n %lld k %lld; %lld steps of %lld; buffer %lld rows, %lld steps per fill\n",
+  if (dp.root()) std::fprintf(stderr, "train_sae: %zu SAE(s) d %lld n %lld k %lld; %lld steps of %lld; buffer %lld rows, %lld steps per fill\n",
                targets.size(), static_cast<long long>(scfg.d), static_cast<long long>(scfg.n_latents),
                static_cast<long long>(scfg.k), static_cast<long long>(o.steps), static_cast<long long>(o.batch),
                static_cast<long long>(buf.rows()), static_cast<long long>(train::steps_per_fill(buf, o)));
@@ -289,7 +303,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   const double t_train0 = lm::now_seconds();
   const std::int64_t step0 = trainers[0]->steps_done();
   hooks_cb.on_step = [&](const train::SaeProgress& p) {
-    if (p.step % log_every != 0 && p.step != o.steps) return;
+    if ((p.step % log_every != 0 && p.step != o.steps) || !dp.root()) return;
     const double per = p.seconds / static_cast<double>(std::max<std::int64_t>(1, p.step - step0));
     std::fprintf(stderr, "[%s] step %6lld/%lld  loss %.5f  lr %.2e  dead %.3f  %.1f steps/s  ETA %.0f s\n",
                  targets[p.target].name().c_str(), static_cast<long long>(p.step), static_cast<long long>(o.steps), p.loss,
@@ -297,6 +311,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
                  per * static_cast<double>(o.steps - p.step));
   };
   const auto save_all = [&](std::int64_t, std::int64_t fills, std::pair<std::uint64_t, std::uint64_t> st) {
+    if (!dp.root()) return;  // every rank holds the same SAEs: one writes
     train::save_sae_checkpoints(tptr, ckpts,
                                 {{"run_key", run_key},
                                  {"fills", std::to_string(fills)},
@@ -304,6 +319,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
                                  {"sampler_counter", std::to_string(st.second)}});
   };
   hooks_cb.on_fill = [&](std::int64_t step, const train::ActivationBuffer& b) {
+    if (!dp.root()) return;  // every rank holds the same SAEs: one evaluates and writes
     const auto ms = train::evaluate_saes(model, dat.val, ctx, eval_starts, targets, saes);
     for (std::size_t i = 0; i < targets.size(); ++i) {
       json::Value m = train::metrics_json(ms[i]);
@@ -322,6 +338,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   train::install_stop_handlers("train_sae");
   const train::SaeRunTiming timing = train::train_saes(buf, tptr, o, hooks_cb);
   const double train_wall = lm::now_seconds() - t_train0;
+  if (!dp.root()) return 0;
 
   json::Value list = json::Value::array();
   json::Value single;
@@ -377,12 +394,14 @@ int main(int argc, char** argv) {
     const int threads = static_cast<int>(f.integer("threads"));
     BILIN_CHECK(threads > 0, "train_sae", "--threads must be positive, got ", threads);
     omp_set_num_threads(threads);
+    if (f.integer("time-steps") == 0) train::dist::DataParallel().check_same_flags("train_sae", argc, argv);
     return f.integer("time-steps") > 0 ? time_mode(f, o) : run(f, o);
   } catch (const train::StopRequested& s) {
     std::fprintf(stderr, "%s\n", s.what());
     return train::kExitStopped;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_sae: error: %s\n", e.what());
+    train::dist::Communicator::world().abort(1);  // the other ranks must not wait for this one
     return 1;
   }
 }

@@ -29,6 +29,8 @@
 // checkpoint; runs 2 warm-up steps and N timed training steps (forward, backward, clipping,
 // AdamW) and prints one JSON line with tokens_per_s and the median step time. --dump FILE
 // also writes the initial weights, the two warm-up batches and their losses (safetensors).
+// Under `mpirun -np N` (README, "Distributed training") the ranks split every batch and the
+// evaluation; rank 0 prepares the tokenizer and caches first, and only it prints and writes.
 #include <malloc.h>
 #include <omp.h>
 
@@ -47,6 +49,7 @@
 #include <bilin/io/safetensors.hpp>
 #include <bilin/nn/transformer.hpp>
 #include <bilin/optim/adamw.hpp>
+#include <bilin/train/distributed.hpp>
 #include <bilin/train/lm_trainer.hpp>
 #include <bilin/train/stop_signal.hpp>
 
@@ -222,8 +225,16 @@ int eval_only(const Options& o, const data::LmData& dat, double process_t0) {
 
 int train_run(const Options& o) {
   const double process_t0 = lm::now_seconds();
-  fs::create_directories(o.out);
-  const data::LmData dat = data::prepare_tinystories(o.data, static_cast<std::size_t>(o.run.model.vocab), o.cache);
+  const train::dist::DataParallel dp;
+  if (dp.root()) fs::create_directories(o.out);
+  // rank 0 makes the tokenizer and token caches; the others then read them
+  const auto prepare = [&] {
+    return data::prepare_tinystories(o.data, static_cast<std::size_t>(o.run.model.vocab), o.cache, dp.root());
+  };
+  data::LmData dat;
+  if (dp.root()) dat = prepare();
+  dp.comm().barrier();
+  if (!dp.root()) dat = prepare();
   const nn::TransformerConfig& cfg = o.run.model;
   BILIN_CHECK(static_cast<index_t>(dat.tokenizer.vocab_size()) <= cfg.vocab, "train_tinylm", "the tokenizer has ",
               dat.tokenizer.vocab_size(), " ids but --vocab is ", cfg.vocab);
@@ -232,20 +243,21 @@ int train_run(const Options& o) {
   train::LmTrainer trainer(o.run, dat.train, dat.val, dat.tokenizer.serialize(), o.out);
   trainer.set_nonfinite(o.nonfinite);
   train::install_stop_handlers("train_tinylm");
-  if (trainer.begin(o.resume))
+  if (trainer.begin(o.resume) && dp.root())
     std::fprintf(stderr, "resumed from %s at step %lld\n", trainer.checkpoint_path().c_str(),
                  static_cast<long long>(trainer.step()));
-  std::fprintf(stderr, "model: %s, %lld parameters; %lld steps of %lld x %lld tokens, %d threads\n",
-               cfg.to_json().c_str(), static_cast<long long>(trainer.model().num_parameters()),
-               static_cast<long long>(o.run.steps), static_cast<long long>(o.run.batch),
-               static_cast<long long>(cfg.n_ctx), o.run.threads);
+  if (dp.root())
+    std::fprintf(stderr, "model: %s, %lld parameters; %lld steps of %lld x %lld tokens, %d threads x %d ranks\n",
+                 cfg.to_json().c_str(), static_cast<long long>(trainer.model().num_parameters()),
+                 static_cast<long long>(o.run.steps), static_cast<long long>(o.run.batch),
+                 static_cast<long long>(cfg.n_ctx), o.run.threads, dp.size());
   train::LmRunHooks hooks;
-  hooks.on_log = [](const train::LmProgress& p) {
+  if (dp.root()) hooks.on_log = [](const train::LmProgress& p) {
     std::fprintf(stderr, "step %6lld/%lld  loss %.4f (avg %.4f)  lr %.2e  |g| %.3f  %.0f tok/s  ETA %s\n",
                  static_cast<long long>(p.step), static_cast<long long>(p.steps), p.loss, p.avg_loss, p.lr, p.grad_norm,
                  p.tokens_per_s, fmt_time(p.eta_seconds).c_str());
   };
-  hooks.on_eval = [](const train::LmEval& e) {
+  if (dp.root()) hooks.on_eval = [](const train::LmEval& e) {
     std::fprintf(stderr, "step %6lld  val_loss %.4f  train_loss(avg) %.4f\n", static_cast<long long>(e.step),
                  e.val_loss, e.train_loss);
   };
@@ -262,7 +274,8 @@ int train_run(const Options& o) {
   r["parameters"] = trainer.model().num_parameters();
   r["config"] = o.run.to_json();
   r["skipped_nonfinite"] = trainer.nonfinite().skipped();
-  std::printf("%s\n", r.dump().c_str());
+  r["ranks"] = dp.size();
+  if (dp.root()) std::printf("%s\n", r.dump().c_str());
   return 0;
 }
 
@@ -274,6 +287,7 @@ int main(int argc, char** argv) {
   try {
     Options o;
     if (!parse(argc, argv, o)) return 0;
+    if (o.time_steps == 0) train::dist::DataParallel().check_same_flags("train_tinylm", argc, argv);
     omp_set_num_threads(o.run.threads);
     return o.time_steps > 0 ? time_mode(o) : train_run(o);
   } catch (const train::StopRequested& s) {
@@ -281,6 +295,7 @@ int main(int argc, char** argv) {
     return train::kExitStopped;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_tinylm: error: %s\n", e.what());
+    train::dist::Communicator::world().abort(1);  // the other ranks must not wait for this one
     return 1;
   }
 }

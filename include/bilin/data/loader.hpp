@@ -25,6 +25,9 @@
 //   fills nothing) once the epoch is exhausted; start_epoch(e) / seek(pos) reposition. Batch
 //   buffers are reused when nothing else holds them (e.g. an autograd graph that saved x), so
 //   steady-state training does not allocate.
+// - set_part(part, parts) makes next() fill only rows part_range(B, part, parts) of each batch
+//   (core/partition.hpp), with the same samples and random draws those rows get in the whole
+//   batch: the data-parallel shard of one rank (train/distributed.hpp).
 // - Rows are built in parallel (OpenMP) — conversion, augmentation and noise are fused into one
 //   pass over each row.
 #pragma once
@@ -36,6 +39,7 @@
 #include <memory>
 #include <vector>
 
+#include "../core/partition.hpp"
 #include "../core/tensor.hpp"
 #include "augment.hpp"
 #include "idx.hpp"
@@ -150,6 +154,10 @@ class DataLoader {
     return opt_.drop_last ? n / b : (n + b - 1) / b;
   }
   Position position() const { return pos_; }
+  void set_part(index_t part, index_t parts) {
+    part_range(0, part, parts);  // checks the arguments
+    part_ = part, parts_ = parts;
+  }
   // The sample order of the current epoch.
   const std::vector<index_t>& order() const { return order_; }
 
@@ -175,7 +183,9 @@ class DataLoader {
   bool next(Batch& out) {
     if (pos_.batch >= batches_per_epoch()) return false;
     const index_t begin = pos_.batch * opt_.batch_size;
-    const index_t rows = std::min(opt_.batch_size, data_.size() - begin);
+    const index_t full = std::min(opt_.batch_size, data_.size() - begin);
+    const auto [lo, hi] = part_range(full, part_, parts_);
+    const index_t rows = hi - lo;
     const index_t D = data_.features();
     reuse_or_alloc(out.x, {rows, D});
     reuse_or_alloc(out.y, {rows});
@@ -183,7 +193,7 @@ class DataLoader {
     const std::uint64_t slot0 = (static_cast<std::uint64_t>(pos_.epoch) * static_cast<std::uint64_t>(batches_per_epoch()) +
                                  static_cast<std::uint64_t>(pos_.batch)) *
                                 static_cast<std::uint64_t>(opt_.batch_size);
-    fill_rows(order_.data() + begin, rows, slot0, out.x.data(), out.y.data());
+    fill_rows(order_.data() + begin + lo, rows, slot0 + static_cast<std::uint64_t>(lo), out.x.data(), out.y.data());
     ++pos_.batch;
     return true;
   }
@@ -277,6 +287,7 @@ class DataLoader {
   std::array<float, 256> lut_{};
   std::vector<index_t> order_;
   Position pos_;
+  index_t part_ = 0, parts_ = 1;
 };
 
 }  // namespace bilin::data

@@ -23,6 +23,13 @@
 // - step() checks the loss and every gradient before the optimizer step (train/nonfinite.hpp,
 //   set_nonfinite()): a NaN/Inf throws naming the step (global batch index) and the parameter,
 //   or with skip_max > 0 the batch is skipped.
+//   (plus config metadata) — the file analysis tools read.
+// - Under mpirun (train/distributed.hpp) every rank builds the same trainer: parameters are
+//   broadcast from rank 0 (at construction and after load()), each step's batch is split over
+//   the ranks (shard of the same shuffled order; the remainder rule there), gradients are
+//   averaged into the whole batch's before clipping, epoch_stats() and evaluate() are reduced
+//   over the ranks (evaluation shards the dataset). The checkpoint holds only global state, so
+//   it resumes at any rank count; only rank 0 should write it.
 #pragma once
 #include <charconv>
 #include <chrono>
@@ -34,6 +41,7 @@
 #include "../data/loader.hpp"
 #include "../io/safetensors.hpp"
 #include "checkpoint.hpp"
+#include "distributed.hpp"
 #include "../io/json.hpp"
 #include "../nn/classifier.hpp"
 #include "../ops/softmax.hpp"
@@ -273,6 +281,9 @@ class ClassifierTrainer {
     } else {
       throw Error("train", "unknown schedule '" + cfg.schedule + "' (cosine, cosine-step, constant)");
     }
+    dp_.shard(cfg.batch);  // checks the batch can be split over the ranks
+    dp_.broadcast_parameters(model_->parameters());
+    loader_->set_part(dp_.rank(), dp_.size());
     begin_epoch(0);
   }
 
@@ -297,25 +308,33 @@ class ClassifierTrainer {
     if (!loader_->next(batch_)) return false;
     model_->train();
     opt_->set_lr(current_lr());
+    // the loader drops the last incomplete batch, so every batch has cfg_.batch rows over the ranks
+    const index_t rows = batch_.size(), global_rows = dp_.parallel() ? cfg_.batch : rows;
     Tensor<float> logits = model_->forward(batch_.x);
     CrossEntropyOptions ce;
     ce.label_smoothing = cfg_.label_smoothing;
     Tensor<float> loss = cross_entropy(logits, batch_.y, ce);
-    const index_t rows = batch_.size();
     const std::int64_t correct =
         detail::count_correct(logits.data(), batch_.y.data(), rows, logits.size(-1));
     opt_->zero_grad();
     loss.backward();
+    dp_.average_gradients(opt_->params(), rows, global_rows);
+    // the whole batch's loss and count before the check, so every rank decides alike
+    double batch_loss = static_cast<double>(loss.item()), batch_correct = static_cast<double>(correct);
+    if (dp_.parallel()) {
+      double v[2] = {batch_loss * static_cast<double>(rows) / static_cast<double>(global_rows), batch_correct};
+      dp_.comm().allreduce_sum(v, 2);
+      batch_loss = v[0], batch_correct = v[1];
+    }
     const auto pos = loader_->position();
-    if (!guard_.check(pos.epoch * loader_->batches_per_epoch() + pos.batch - 1, static_cast<double>(loss.item()),
-                      model_->named_parameters()))
+    if (!guard_.check(pos.epoch * loader_->batches_per_epoch() + pos.batch - 1, batch_loss, model_->named_parameters()))
       return true;  // skipped (--skip-nonfinite): the batch is consumed, nothing is applied or counted
     if (cfg_.clip > 0) optim::clip_grad_norm(opt_->params(), cfg_.clip);
     opt_->step();
-    stats_.loss_sum += static_cast<double>(loss.item());
-    stats_.acc_sum += static_cast<double>(correct) / static_cast<double>(rows);
+    stats_.loss_sum += batch_loss;
+    stats_.acc_sum += batch_correct / static_cast<double>(global_rows);
     ++stats_.batches;
-    stats_.samples += rows;
+    stats_.samples += global_rows;
     return true;
   }
 
@@ -327,7 +346,8 @@ class ClassifierTrainer {
     lo.shuffle = false;
     lo.drop_last = false;
     lo.norm = cfg_.norm;
-    data::DataLoader loader(ds, lo);
+    const auto [lo_row, hi_row] = part_range(ds.size(), dp_.rank(), dp_.size());
+    data::DataLoader loader(dp_.parallel() ? ds.subset(lo_row, hi_row - lo_row) : ds, lo);
     double loss_sum = 0;
     std::int64_t correct = 0;
     CrossEntropyOptions ce;
@@ -338,6 +358,11 @@ class ClassifierTrainer {
       correct += detail::count_correct(logits.data(), eval_batch_.y.data(), eval_batch_.size(), logits.size(-1));
     }
     model_->train();
+    if (dp_.parallel()) {
+      double v[2] = {loss_sum, static_cast<double>(correct)};
+      dp_.comm().allreduce_sum(v, 2);
+      loss_sum = v[0], correct = static_cast<std::int64_t>(v[1]);
+    }
     EvalResult r;
     r.count = ds.size();
     r.loss = r.count ? loss_sum / static_cast<double>(r.count) : 0.0;
@@ -404,6 +429,7 @@ class ClassifierTrainer {
       }
       model_->set_rng_counters(counters);
     }
+    dp_.broadcast_parameters(model_->parameters());
   }
 
   const TrainConfig& config() const { return cfg_; }
@@ -428,6 +454,7 @@ class ClassifierTrainer {
   optim::LrSchedule sched_;
   bool per_step_ = false;
   EpochStats stats_;
+  dist::DataParallel dp_;
   data::Batch batch_, eval_batch_;
   NonFiniteGuard guard_{NonFiniteOptions{}, "train_mnist"};
 };

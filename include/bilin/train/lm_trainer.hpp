@@ -28,6 +28,12 @@
 //   metrics.jsonl lines are appended whole (train/metrics_log.hpp); a resume drops the lines
 //   logged after its checkpoint (and a torn last line) before appending.
 // The smoothed training loss is an exponential moving average with decay 0.95.
+// - Under mpirun (train/distributed.hpp) every rank builds the same trainer: parameters are
+//   broadcast from rank 0 (at construction and after a resume), every rank draws the whole
+//   batch's windows from the same sampler and trains on its shard of them, gradients are
+//   averaged into the whole batch's before clipping, the loss and the evaluation (sharded over
+//   the windows) are reduced over the ranks, and only rank 0 writes the checkpoint and metrics.
+//   The checkpoint holds only global state, so a run resumes at any rank count.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -52,6 +58,7 @@
 #include "../optim/adamw.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
+#include "distributed.hpp"
 #include "lm_checkpoint.hpp"
 #include "metrics_log.hpp"
 #include "nonfinite.hpp"
@@ -89,24 +96,33 @@ struct LmTrainConfig {
   }
 };
 
-// One training step (forward, backward, clip, AdamW); returns (loss, grad norm). With a guard
-// (train/nonfinite.hpp) the loss and gradients are checked before clipping: a skipped step
-// returns a NaN gradient norm and leaves the weights and the optimizer untouched.
+// One training step (forward, backward, clip, AdamW); returns (loss, grad norm). With a
+// data-parallel group, b is this rank's shard of a batch of global_rows sequences and the loss
+// returned is the whole batch's. With a guard (train/nonfinite.hpp) the loss and the averaged
+// gradients are checked before clipping (so every rank decides alike): a skipped step returns a
+// NaN gradient norm and leaves the weights and the optimizer untouched.
 inline std::pair<double, double> lm_train_step(nn::Transformer<float>& model, optim::AdamW<float>& opt,
                                                const std::vector<TensorF>& params, const data::TokenBatch& b, double clip,
-                                               NonFiniteGuard* guard = nullptr, index_t step = 0) {
+                                               NonFiniteGuard* guard = nullptr, index_t step = 0,
+                                               const dist::DataParallel* dp = nullptr, index_t global_rows = 0) {
   opt.zero_grad();
   TensorF loss = model.loss(b.inputs, b.targets);
-  const double l = loss.item();
+  double l = loss.item();
   loss.backward();
+  if (dp && dp->parallel()) {
+    const index_t rows = b.inputs.size(0);
+    dp->average_gradients(params, rows, global_rows);
+    l = dp->sum(l * static_cast<double>(rows) / static_cast<double>(global_rows));
+  }
   if (guard && !guard->check(step, l, model.named_parameters())) return {l, NAN};
   const double gn = optim::clip_grad_norm(params, clip);
   opt.step();
   return {l, gn};
 }
 
+// With a data-parallel group each rank evaluates its part of the windows and the sums are reduced.
 inline double evaluate_lm(nn::Transformer<float>& model, const std::vector<data::token_t>& val, index_t ctx,
-                          index_t batch, index_t windows) {
+                          index_t batch, index_t windows, const dist::DataParallel* dp = nullptr) {
   NoGradGuard ng;
   // all non-overlapping windows, then `windows` of them spread evenly over the text: the
   // validation head is not homogeneous (some stretches are much harder), so its first windows
@@ -116,6 +132,10 @@ inline double evaluate_lm(nn::Transformer<float>& model, const std::vector<data:
   std::vector<std::uint64_t> starts;
   const std::size_t n_pick = std::min(all.size(), static_cast<std::size_t>(windows));
   for (std::size_t i = 0; i < n_pick; ++i) starts.push_back(all[i * all.size() / n_pick]);
+  if (dp && dp->parallel()) {
+    const auto [lo, hi] = part_range(static_cast<index_t>(starts.size()), dp->rank(), dp->size());
+    starts = std::vector<std::uint64_t>(starts.begin() + lo, starts.begin() + hi);
+  }
   double total = 0;
   std::size_t n = 0;
   for (std::size_t i = 0; i < starts.size(); i += static_cast<std::size_t>(batch)) {
@@ -123,6 +143,11 @@ inline double evaluate_lm(nn::Transformer<float>& model, const std::vector<data:
     auto b = data::batch_at(val, ctx, std::span<const std::uint64_t>(starts.data() + i, m));
     total += model.loss(b.inputs, b.targets).item() * static_cast<double>(m);
     n += m;
+  }
+  if (dp && dp->parallel()) {
+    double v[2] = {total, static_cast<double>(n)};
+    dp->comm().allreduce_sum(v, 2);
+    return v[0] / v[1];
   }
   return total / static_cast<double>(n);
 }
@@ -159,18 +184,22 @@ class LmTrainer {
         opt_(params_, cfg.adamw()),
         sched_(optim::LrSchedule::cosine(cfg.lr, cfg.steps, cfg.warmup, cfg.min_lr)),
         sampler_(train, cfg.model.n_ctx, cfg.seed + 1),
+        train_(train),
         ckpt_(out_dir + "/ckpt.safetensors"),
-        metrics_path_(out_dir + "/metrics.jsonl") {}
+        metrics_path_(out_dir + "/metrics.jsonl") {
+    dp_.shard(cfg.batch);  // checks the batch can be split over the ranks
+    dp_.broadcast_parameters(params_);
+  }
 
   // Resume from the checkpoint when asked and one exists (returns true); a fresh run (resume
   // false) starts a fresh metrics log.
   bool begin(bool resume) {
     if (resume && std::filesystem::exists(ckpt_)) {
       restore();
-      trim_jsonl(metrics_path_, "step", step_);
+      if (dp_.root()) trim_jsonl(metrics_path_, "step", step_);
       return true;
     }
-    if (!resume) io::write_file_atomic(metrics_path_, "");
+    if (!resume && dp_.root()) io::write_file_atomic(metrics_path_, "");
     return false;
   }
 
@@ -180,15 +209,15 @@ class LmTrainer {
     index_t window_steps = 0, run_steps = 0;
     const index_t stop = cfg_.stop_at >= 0 ? std::min(cfg_.stop_at, cfg_.steps) : cfg_.steps;
     while (step_ < stop) {
-      if (stop_requested()) {
+      if (dp_.any(stop_requested())) {
         save();
         stop_now(msg("step ", step_), ckpt_);
       }
       opt_.set_lr(sched_.at(step_));
       const double t0 = seconds_now();
-      auto b = sampler_.next(cfg_.batch);
+      auto b = next_batch();
       const std::int64_t skipped_before = guard_.skipped();
-      auto [loss, gnorm] = lm_train_step(model_, opt_, params_, b, cfg_.clip, &guard_, step_);
+      auto [loss, gnorm] = lm_train_step(model_, opt_, params_, b, cfg_.clip, &guard_, step_, &dp_, cfg_.batch);
       const double dt = seconds_now() - t0;
       train_seconds_ += dt;
       run_train_s += dt;
@@ -210,20 +239,21 @@ class LmTrainer {
       const bool last = step_ == stop;
       if (step_ % cfg_.eval_every == 0 || last) {
         val_loss_ = evaluate_lm(model_, val_, cfg_.model.n_ctx, cfg_.batch,
-                                last ? std::max<index_t>(cfg_.eval_windows, kLmFullEvalWindows) : cfg_.eval_windows);
+                                last ? std::max<index_t>(cfg_.eval_windows, kLmFullEvalWindows) : cfg_.eval_windows, &dp_);
         if (hooks.on_eval) hooks.on_eval({step_, val_loss_, train_loss_});
         log_metrics();
       }
       if (step_ % cfg_.ckpt_every == 0 || last) save();
     }
-    if (std::isnan(val_loss_)) val_loss_ = evaluate_lm(model_, val_, cfg_.model.n_ctx, cfg_.batch, cfg_.eval_windows);
-    if (!std::filesystem::exists(ckpt_)) save();
+    if (std::isnan(val_loss_)) val_loss_ = evaluate_lm(model_, val_, cfg_.model.n_ctx, cfg_.batch, cfg_.eval_windows, &dp_);
+    if (dp_.root() && !std::filesystem::exists(ckpt_)) save();
     return {val_loss_, train_loss_,
             run_train_s > 0 ? tokens_per_step * static_cast<double>(run_steps) / run_train_s : 0.0};
   }
 
   // Writes the checkpoint with the run's state (see the contract).
   void save() const {
+    if (!dp_.root()) return;  // one writer: every rank holds the same state
     std::map<std::string, std::string> meta{
         {"step", std::to_string(step_)},
         {"sampler_seed", std::to_string(sampler_.state().first)},
@@ -269,9 +299,20 @@ class LmTrainer {
     sampler_.set_state({std::stoull(get("sampler_seed")), std::stoull(get("sampler_counter"))});
     train_seconds_ = std::stod(get("train_seconds"));
     ema_ = train_loss_ = std::stod(get("train_loss"));
+    dp_.broadcast_parameters(params_);
+  }
+
+  // The step's batch: with a data-parallel group, this rank's shard of the whole batch's windows.
+  data::TokenBatch next_batch() {
+    if (!dp_.parallel()) return sampler_.next(cfg_.batch);
+    const auto starts = sampler_.next_starts(cfg_.batch);
+    const auto [lo, hi] = dp_.shard(cfg_.batch);
+    return data::batch_at(train_, cfg_.model.n_ctx,
+                          std::span<const std::uint64_t>(starts.data() + lo, static_cast<std::size_t>(hi - lo)));
   }
 
   void log_metrics() const {
+    if (!dp_.root()) return;
     json::Value m = json::Value::object();
     m["step"] = step_;
     m["train_loss"] = train_loss_;
@@ -289,7 +330,9 @@ class LmTrainer {
   optim::AdamW<float> opt_;
   optim::LrSchedule sched_;
   data::WindowSampler sampler_;
+  std::span<const data::token_t> train_;
   std::string ckpt_, metrics_path_;
+  dist::DataParallel dp_;
   index_t step_ = 0;
   double train_seconds_ = 0;
   double train_loss_ = NAN, val_loss_ = NAN, ema_ = NAN;

@@ -24,6 +24,11 @@
 // - SaeTrainer::step checks the loss and gradients before the optimizer step
 //   (train/nonfinite.hpp, set_nonfinite()): NaN/Inf throws naming the step and parameter, or
 //   the step is skipped when allowed.
+// - Under mpirun (train/distributed.hpp) every rank harvests the same buffer (replicated: the
+//   LM forward passes are not split) and takes its shard of each batch's rows; SaeTrainer
+//   broadcasts rank 0's parameters (at construction and after load()), averages gradients into
+//   the whole batch's, returns the whole batch's loss and merges the firing record over the
+//   ranks, so every rank holds the same state and a checkpoint resumes at any rank count.
 #pragma once
 #include <unistd.h>
 
@@ -43,6 +48,7 @@
 #include "activation_buffer.hpp"
 #include "nonfinite.hpp"
 #include "stop_signal.hpp"
+#include "distributed.hpp"
 
 namespace bilin::train {
 
@@ -77,29 +83,51 @@ class SaeTrainer {
         sched_(optim::LrSchedule::cosine(o.lr, o.steps, 0, o.min_lr)),
         dead_steps_(std::max<std::int64_t>(1, (o.dead_tokens + o.batch - 1) / o.batch)), aux_k_(o.aux_k),
         aux_coef_(o.aux_coef),
-        last_fired_(static_cast<std::size_t>(cfg.n_latents), -1) {}
+        last_fired_(static_cast<std::size_t>(cfg.n_latents), -1) {
+    dp_.broadcast_parameters(sae_->parameters());
+  }
 
   nn::TopKSAE<float>& sae() { return *sae_; }
   std::shared_ptr<nn::TopKSAE<float>> sae_ptr() { return sae_; }
   std::int64_t steps_done() const { return steps_done_; }
 
-  double step(const TensorF& x) {
+  // x: this rank's rows of a batch of global_rows (0: x is the whole batch).
+  double step(const TensorF& x, index_t global_rows = 0) {
     opt_.set_lr(sched_.at(steps_done_));
     opt_.zero_grad();
     const SparseCode<float> code = sae_->encode(x);
     const TensorF xh = sae_->decode(code);
     TensorF loss = mse(xh, x);
-    const double l = loss.item();
+    double l = loss.item();
     if (aux_k_ > 0)
       if (TensorF aux = aux_loss(x, xh); aux.defined()) loss = loss + aux * static_cast<float>(aux_coef_);
+    double total = loss.item();
     loss.backward();
-    if (!guard_.check(steps_done_, static_cast<double>(loss.item()), sae_->named_parameters())) {
+    const bool parallel = dp_.parallel() && global_rows > 0;
+    if (parallel) {  // every rank then checks the same averaged gradients and loss below
+      const index_t rows = x.size(0);
+      dp_.average_gradients(sae_->parameters(), rows, global_rows);
+      const double w = static_cast<double>(rows) / static_cast<double>(global_rows);
+      l = dp_.sum(l * w);
+      total = dp_.sum(total * w);
+    }
+    if (!guard_.check(steps_done_, total, sae_->named_parameters())) {
       ++steps_done_;  // skipped: the batch is consumed, nothing is applied
       return l;
     }
     opt_.step();
+    std::vector<std::int64_t> fired(parallel ? last_fired_.size() : 0);
     for (index_t e = 0; e < code.indices.numel(); ++e)
-      if (code.values.data()[e] != 0.0f) last_fired_[static_cast<std::size_t>(code.indices.data()[e])] = steps_done_;
+      if (code.values.data()[e] != 0.0f) {
+        const auto j = static_cast<std::size_t>(code.indices.data()[e]);
+        if (parallel) fired[j] = 1;
+        else last_fired_[j] = steps_done_;
+      }
+    if (parallel) {
+      dp_.comm().allreduce_sum(fired.data(), fired.size());
+      for (std::size_t j = 0; j < fired.size(); ++j)
+        if (fired[j]) last_fired_[j] = steps_done_;
+    }
     ++steps_done_;
     return l;
   }
@@ -146,6 +174,7 @@ class SaeTrainer {
     }
     BILIN_CHECK(j == last_fired_.size(), "train_sae", path, ": 'last_fired' lists ", j, " latents, the SAE has ",
                 last_fired_.size());
+    dp_.broadcast_parameters(sae_->parameters());
     return meta;
   }
 
@@ -183,6 +212,7 @@ class SaeTrainer {
   std::vector<std::int64_t> last_fired_;
   std::int64_t steps_done_ = 0;
   NonFiniteGuard guard_{NonFiniteOptions{}, "train_sae"};
+  dist::DataParallel dp_;
 };
 
 // Several SAEs trained together have one checkpoint file each, written in turn, so a kill
@@ -289,6 +319,8 @@ inline SaeRunTiming train_saes(ActivationBuffer& buf, std::vector<SaeTrainer*> t
     buf.set_fill_count(hooks.resume_fills);
   }
   const std::int64_t stop = hooks.stop_at >= 0 ? std::min<std::int64_t>(hooks.stop_at, o.steps) : o.steps;
+  const dist::DataParallel dp;
+  const auto [lo, hi] = dp.shard(o.batch);  // this rank's rows of every batch
   const auto checkpoint_and_stop = [&](std::int64_t at, std::int64_t fills, std::pair<std::uint64_t, std::uint64_t> st) {
     if (hooks.on_checkpoint) hooks.on_checkpoint(at, fills, st);
     stop_now(msg("step ", at), hooks.checkpoint);
@@ -308,20 +340,20 @@ inline SaeRunTiming train_saes(ActivationBuffer& buf, std::vector<SaeTrainer*> t
     for (std::int64_t s = step; s < fill_end; ++s) {
       for (std::size_t i = 0; i < trainers.size(); ++i) {
         const clock::time_point t0 = clock::now();
-        const TensorF x = buf.batch(i, (s - fill_start) * o.batch, o.batch);
-        const double loss = trainers[i]->step(x);
+        const TensorF x = buf.batch(i, (s - fill_start) * o.batch + lo, hi - lo);
+        const double loss = trainers[i]->step(x, dp.parallel() ? o.batch : 0);
         timing.train_seconds[i] += secs(t0);
         if (hooks.on_step) hooks.on_step({i, s + 1, loss, trainers[i]->lr(), timing.train_seconds[i]});
       }
       if (s + 1 < fill_end) {  // fill ends are on_fill's
-        if (stop_requested()) checkpoint_and_stop(s + 1, fills_before, fill_sampler);
+        if (dp.any(stop_requested())) checkpoint_and_stop(s + 1, fills_before, fill_sampler);
         if (hooks.ckpt_every > 0 && (s + 1) % hooks.ckpt_every == 0 && hooks.on_checkpoint)
           hooks.on_checkpoint(s + 1, fills_before, fill_sampler);
       }
     }
     step = fill_end;
     if (hooks.on_fill) hooks.on_fill(step, buf);
-    if (stop_requested() && step < stop) checkpoint_and_stop(step, buf.fills(), buf.sampler_state());
+    if (dp.any(stop_requested()) && step < stop) checkpoint_and_stop(step, buf.fills(), buf.sampler_state());
   }
   return timing;
 }
