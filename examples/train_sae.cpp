@@ -272,11 +272,10 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   }
   if (f.on("resume") && all_saved) {
     std::map<std::string, std::string> meta;
-    // rank 0 first: a load may rename a .prev checkpoint back, which the others must then see
-    std::vector<std::map<std::string, std::string>> metas;
-    if (dp.root()) metas = train::load_sae_checkpoints(tptr, ckpts);
-    dp.comm().barrier();
-    if (!dp.root()) metas = train::load_sae_checkpoints(tptr, ckpts);
+    const auto metas = train::load_sae_checkpoints(tptr, ckpts, [&] {
+      dp.comm().barrier();  // every rank has read the .prev files before rank 0 renames them
+      return dp.root();
+    });
     for (std::size_t i = 0; i < targets.size(); ++i) {
       meta = metas[i];
       BILIN_CHECK(meta["run_key"] == run_key, "train_sae", dirs[i], "/ckpt.safetensors was written by a different run (",

@@ -238,14 +238,19 @@ inline void save_sae_checkpoints(const std::vector<SaeTrainer*>& trainers, const
     trainers[i]->save(paths[i], meta);
   }
 }
-inline std::vector<std::map<std::string, std::string>> load_sae_checkpoints(const std::vector<SaeTrainer*>& trainers,
-                                                                            const std::vector<std::string>& paths) {
+// put_back (optional, called once after every file is read, on every process that loads) says
+// whether this process renames the .prev files back: under mpirun every rank reads the files and
+// rank 0 alone renames, after a barrier, so no rank finds a .prev already gone.
+inline std::vector<std::map<std::string, std::string>> load_sae_checkpoints(
+    const std::vector<SaeTrainer*>& trainers, const std::vector<std::string>& paths,
+    const std::function<bool()>& put_back = nullptr) {
   std::vector<std::map<std::string, std::string>> metas;
   std::int64_t low = std::numeric_limits<std::int64_t>::max();
   for (std::size_t i = 0; i < trainers.size(); ++i) {
     metas.push_back(trainers[i]->load(paths[i]));
     low = std::min(low, trainers[i]->steps_done());
   }
+  std::vector<std::size_t> behind;
   for (std::size_t i = 0; i < trainers.size(); ++i) {
     if (trainers[i]->steps_done() == low) continue;
     const std::string prev = paths[i] + ".prev";
@@ -254,7 +259,12 @@ inline std::vector<std::map<std::string, std::string>> load_sae_checkpoints(cons
     metas[i] = trainers[i]->load(prev);
     BILIN_CHECK(trainers[i]->steps_done() == low, "train_sae", prev, " is at step ", trainers[i]->steps_done(),
                 ", not at the other SAEs' step ", low);
-    // The file ahead goes: the next save must keep this one as .prev, not the orphan.
+    behind.push_back(i);
+  }
+  if (put_back && !put_back()) return metas;
+  // The files ahead go: the next save must keep these as .prev, not the orphans.
+  for (const std::size_t i : behind) {
+    const std::string prev = paths[i] + ".prev";
     if (::rename(prev.c_str(), paths[i].c_str()) != 0) {
       const int err = errno;
       throw Error("train_sae", msg("cannot put '", prev, "' back as '", paths[i], "': ", io::detail::errno_text(err)));
