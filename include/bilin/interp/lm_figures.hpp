@@ -4,7 +4,8 @@
 // Contract (all return io::Plot, SVG line/bar/scatter plots with labelled axes):
 // - histogram(values, lo, hi, bins) → counts per bin (values outside [lo, hi] go to the end
 //   bins; NaN is skipped); histogram_plot(series, lo, hi, bins, …) overlays several named
-//   distributions as lines over bin centres (log-count y with log_y, zero counts skipped there).
+//   distributions as lines over bin centres (log-count y with log_y, zero counts skipped there,
+//   every non-empty bin dotted so a lone outlier bin stays visible).
 // - curve_plot(x, named y series, …) plain lines with markers.
 // - spectrum_vs_random_plot(λ, μ, top): the `top` largest-|λ| eigenvalues of a matrix against
 //   those of a random symmetric matrix of the same entry scale, by rank (stems).
@@ -45,7 +46,9 @@ inline io::Plot histogram_plot(const std::vector<std::pair<std::string, std::vec
     s.x = centres;
     s.y = histogram(v, lo, hi, bins);
     s.kind = series.size() == 1 ? io::Series::Kind::bar : io::Series::Kind::line;
-    s.markers = false;
+    // on a log axis empty bins break the line, so a lone outlier bin would be invisible without a dot
+    s.markers = log_y;
+    s.marker_size = 2.2;
     p.add(s);
   }
   return p;
