@@ -638,9 +638,15 @@ void section_spectra(io::HtmlReport& rep, const LayerResult& r) {
   std::vector<double> rk, gk;
   for (const auto& s : r.spectra) rk.push_back(s.rank);
   for (index_t g = 0; g < r.goe.count(); ++g) gk.push_back(l1l2_rank(r.goe.spectrum(g)));
-  rep.svg(histogram_plot({{"output features", rk}, {"GOE", gk}}, 0, static_cast<double>(r.d), 32,
-                         "Effective rank (L1/L2)² per output feature", "effective rank"),
-          "Effective ranks of all " + std::to_string(r.n_features) + " Q(e_a) against the GOE pool.");
+  // the x range hugs the data (both populations sit in a narrow band of [0, d])
+  double lo = static_cast<double>(r.d), hi = 0;
+  for (const auto* v : {&rk, &gk})
+    for (double x : *v) lo = std::min(lo, x), hi = std::max(hi, x);
+  const double pad = std::max(1.0, 0.05 * (hi - lo));
+  rep.svg(histogram_plot({{"output features", rk}, {"GOE", gk}}, std::max(0.0, std::floor(lo - pad)),
+                         std::ceil(hi + pad), 40, "Effective rank (L1/L2)² per output feature", "effective rank", false, true),
+          "Effective ranks of all " + std::to_string(r.n_features) + " Q(e_a) against the " +
+              std::to_string(r.goe.count()) + " GOE samples, each as a fraction of its own count.");
 }
 
 std::string contexts_text(const std::vector<std::string>& cs, std::size_t n = 3) {
