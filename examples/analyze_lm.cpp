@@ -42,6 +42,7 @@
 #include <bilin/interp/spectral.hpp>
 #include <bilin/io/flags.hpp>
 #include <bilin/io/html_report.hpp>
+#include <bilin/io/svg_heatmap.hpp>
 #include <bilin/io/json.hpp>
 #include <bilin/io/safetensors.hpp>
 #include <bilin/train/activation_buffer.hpp>
@@ -278,6 +279,34 @@ Acts harvest_layer(LmModel& lm, const Text& text, index_t layer, std::optional<n
   return a;
 }
 
+// Fig. 8B's overlay directions (named d-vectors): the unembedding contrast U['bad'] − U['good']
+// (through the final norm, as every unembedding direction here) and the MLP input of this layer
+// at "not" right after the start-of-text token (the paper's "[BOS] not"). A direction whose words
+// are not single tokens of this tokenizer is left out.
+std::vector<std::pair<std::string, std::vector<float>>> fig8b_overlay(LmModel& lm, const Text& text, index_t layer) {
+  const auto encode = [&text](const std::string& s) {
+    if (text.hf) return text.hf->encode(s, false);
+    const auto ids = text.tok.encode(s);
+    return std::vector<std::int64_t>(ids.begin(), ids.end());
+  };
+  std::vector<std::pair<std::string, std::vector<float>>> out;
+  const auto bg = single_token_ids(encode, {"bad", "good"});
+  if (bg.size() == 2) {
+    const TensorF u = contrast_directions(*lm.model, {{bg[0], bg[1]}});
+    out.emplace_back("U['bad'] − U['good']", std::vector<float>(u.data(), u.data() + u.numel()));
+  }
+  const auto no = single_token_ids(encode, {"not"});
+  std::vector<std::int64_t> bos = text.hf ? text.hf->encode("", true) : encode(data::kEndOfText);
+  if (no.size() == 1 && bos.size() == 1) {
+    const std::vector<data::token_t> seq = {static_cast<data::token_t>(bos[0]), static_cast<data::token_t>(no[0]),
+                                            static_cast<data::token_t>(no[0])};
+    const std::vector<std::uint64_t> start = {0};
+    const TensorF x = train::harvest(*lm.model, seq, 2, start, {{layer, nn::HookPoint::MlpIn}})[0];
+    out.emplace_back("MLP input at '[BOS] not'", std::vector<float>(x.data(), x.data() + x.numel()));
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The analysis of one layer.
 struct LayerResult {
@@ -455,6 +484,7 @@ LayerResult analyze_layer(const Args& args, LmModel& lm, const Text& text, index
     CircuitOptions cop;
     cop.top_features = args.top_features;
     cop.seed = args.seed;
+    cop.overlay = fig8b_overlay(lm, text, layer);
     r.circuits = analyze_circuits(r.Q, r.spec, *r.out_sae.s.sae, *r.in_sae->s.sae, acts.mlp_in, act, r.out_contexts, cop);
     r.circuit_seconds = now() - t;
     std::cerr << "  circuits in " << fmt_num(r.circuit_seconds, 3) << " s\n";
@@ -614,9 +644,15 @@ void section_spectra(io::HtmlReport& rep, const LayerResult& r) {
   std::vector<double> rk, gk;
   for (const auto& s : r.spectra) rk.push_back(s.rank);
   for (index_t g = 0; g < r.goe.count(); ++g) gk.push_back(l1l2_rank(r.goe.spectrum(g)));
-  rep.svg(histogram_plot({{"output features", rk}, {"GOE", gk}}, 0, static_cast<double>(r.d), 32,
-                         "Effective rank (L1/L2)² per output feature", "effective rank"),
-          "Effective ranks of all " + std::to_string(r.n_features) + " Q(e_a) against the GOE pool.");
+  // the x range hugs the data (both populations sit in a narrow band of [0, d])
+  double lo = static_cast<double>(r.d), hi = 0;
+  for (const auto* v : {&rk, &gk})
+    for (double x : *v) lo = std::min(lo, x), hi = std::max(hi, x);
+  const double pad = std::max(1.0, 0.05 * (hi - lo));
+  rep.svg(histogram_plot({{"output features", rk}, {"GOE", gk}}, std::max(0.0, std::floor(lo - pad)),
+                         std::ceil(hi + pad), 40, "Effective rank (L1/L2)² per output feature", "effective rank", false, true),
+          "Effective ranks of all " + std::to_string(r.n_features) + " Q(e_a) against the " +
+              std::to_string(r.goe.count()) + " GOE samples, each as a fraction of its own count.");
 }
 
 std::string contexts_text(const std::vector<std::string>& cs, std::size_t n = 3) {
@@ -668,12 +704,25 @@ void section_circuits(io::HtmlReport& rep, const LayerResult& r) {
     rep.paragraph("Top contexts: " + contexts_text(r.out_contexts[a], 4));
     std::vector<double> sub(fc.sub_matrix.begin(), fc.sub_matrix.end());
     const int ns = static_cast<int>(fc.sub_features.size());
-    rep.image(matrix_image(sub, ns, std::max(8, 240 / std::max(1, ns))),
-              "Top-15 interaction submatrix, latents " + [&] {
-                std::string s;
-                for (index_t b : fc.sub_features) s += (s.empty() ? "" : ", ") + (b == r.in_sae->s.sae->n_latents() ? std::string("b_dec") : std::to_string(b));
-                return s;
-              }() + " (RdBu, symmetric scale ±" + fmt_num(fc.sub_scale, 2) + ").");
+    const index_t n_in = r.in_sae->s.sae->n_latents();
+    io::HeatmapOptions ho;
+    ho.title = "Q_lat(" + std::to_string(a) + "): top-15 interactions";
+    ho.xlabel = "input latent (column)";
+    ho.ylabel = "input latent (row)";
+    ho.value_label = "Q_lat[i, j]";
+    ho.scale = fc.sub_scale;
+    ho.cell = std::clamp(300 / std::max(1, ns), 14, 28);
+    for (index_t b : fc.sub_features) {
+      std::string l = b == n_in ? std::string("b_dec") : b < static_cast<index_t>(r.in_labels.size()) ? r.in_labels[b] : std::to_string(b);
+      if (l.size() > 22) l = l.substr(0, 21) + "…";
+      ho.row_labels.push_back(l);
+    }
+    ho.col_labels = ho.row_labels;
+    rep.svg(io::heatmap_svg(sub, ns, ns, ho),
+            "Top-15 interaction submatrix in the input SAE's latent basis (Fig. 8A): rows and columns are the input "
+            "latents taking part in the 15 largest |interactions|, labelled #index and the token their top context "
+            "fires on; diagonal = self-interactions. Red positive, blue negative, symmetric scale ±" +
+                fmt_num(fc.sub_scale, 2) + ".");
     rep.svg(histogram_plot({{"cross 2·Q_lat[i,j]", fc.cross_sample}, {"self Q_lat[i,i]", fc.self_values}}, fc.hist_lo, fc.hist_hi, 60,
                            "Self vs cross interactions", "interaction", true),
             "Cross-interaction std " + fmt_num(fc.cross_std, 2) + " (paper: 0.004).");
@@ -681,9 +730,37 @@ void section_circuits(io::HtmlReport& rep, const LayerResult& r) {
             "Top-30 |λ| of Q(e_" + std::to_string(a) + ") against a GOE matrix of the same entry scale.");
     std::vector<double> cp, cn;
     for (const auto& [cpos, cneg] : fc.cosines) cp.push_back(cpos), cn.push_back(cneg);
-    rep.svg(scatter_plot(cp, cn, "Top input features vs top ± eigenvectors", "cosine with v₊ (largest λ > 0)",
-                         "cosine with v₋ (most negative λ)"),
-            "Decoder directions of the latents in the top interactions, projected on the top positive and negative eigenvectors.");
+    io::Plot sc;
+    sc.title("Input features on v₊ / v₋ (Fig. 8B)")
+        .xlabel("cosine with v₊ (largest λ > 0)")
+        .ylabel("cosine with v₋ (most negative λ)")
+        .xlim(-1, 1)
+        .ylim(-1, 1)
+        .size(480, 420);
+    io::Series lat;
+    lat.name = "input latents of the submatrix";
+    lat.x = cp;
+    lat.y = cn;
+    lat.kind = io::Series::Kind::scatter;
+    lat.marker_size = 3.5;
+    sc.add(lat);
+    static const char* overlay_colors[] = {"#d62728", "#2ca02c", "#9467bd"};
+    std::string overlay_text;
+    for (std::size_t i = 0; i < fc.overlay.size(); ++i) {
+      const auto& o = fc.overlay[i];
+      io::Series s;
+      s.name = o.name;
+      s.x = {o.cos_pos};
+      s.y = {o.cos_neg};
+      s.kind = io::Series::Kind::scatter;
+      s.marker_size = 6;
+      s.color = overlay_colors[i % 3];
+      sc.add(s);
+      overlay_text += "; " + o.name + ": (" + fmt_num(o.cos_pos, 2) + ", " + fmt_num(o.cos_neg, 2) + ")";
+    }
+    rep.svg(sc, "Decoder directions of the latents in the top interactions, projected on the top positive and negative "
+                "eigenvectors by cosine, with the paper's overlay: the 'bad' − 'good' unembedding difference and the "
+                "MLP input at \"[BOS] not\"" + overlay_text + ".");
     rep.svg(scatter_plot(fc.approx, fc.truth, "Rank-2 approximation", "λ₁(v₁·x)² + λ₂(v₂·x)²", "feature activation"),
             "Active positions: r = " + f3(fc.rank2_r) + " (paper 0.66), " + f3(fc.rank2_r_large) +
                 " on the larger half of the activations (paper 0.76).");

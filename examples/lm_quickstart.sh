@@ -47,7 +47,7 @@ if [ "$quick" = 1 ]; then
   an_flags=(--windows 24 --exact-inputs 1000 --goe-pool 4 --top-features 2)
 else
   lm_flags=()
-  sae_flags=(--steps 1536 --lr 4e-4 --buffer 262144 --reuse 8 --final-windows 128 --log-every 256)
+  sae_flags=(--steps 6144 --lr 4e-4 --buffer 262144 --reuse 8 --final-windows 128 --log-every 256)
   an_flags=()
 fi
 

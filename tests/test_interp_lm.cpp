@@ -313,3 +313,61 @@ TEST_CASE("circuit heuristics against naive implementations", "[interp][lm]") {
   CHECK_FALSE(is_negation("the\u00ab knot\u00bb held"));
   CHECK_FALSE(is_negation("no mark here"));
 }
+
+TEST_CASE("Fig. 8B overlay: named directions projected on each circuit's top ± eigenvectors", "[interp][lm]") {
+  Generator g(23);
+  const index_t d = 8, hid = 12, m = 4, N = 60;
+  nn::TopKSAE<float> out_sae(nn::SaeConfig{d, m, 2, false}, g), in_sae(nn::SaeConfig{d, 20, 3, false}, g);
+  const TensorF W = TensorF::randn({hid, d}, g), V = TensorF::randn({hid, d}, g), P = TensorF::randn({d, hid}, g);
+  const TensorF Q = interaction_matrices(W, V, P, out_sae.encoder());
+  const SortedSpectra<float> spec = eigh_sorted(Q, true, true);
+  const TensorF X = TensorF::randn({N, d}, g);
+  std::vector<ActiveSet> act(static_cast<std::size_t>(m));
+  for (index_t a = 0; a < m; ++a)
+    for (index_t r = 0; r < N; ++r) {
+      double s = 0;
+      for (index_t i = 0; i < d; ++i)
+        for (index_t j = 0; j < d; ++j) s += X.data()[r * d + i] * Q.data()[(a * d + i) * d + j] * X.data()[r * d + j];
+      act[a].rows.push_back(r);
+      act[a].values.push_back(static_cast<float>(s));
+    }
+  CircuitOptions o;
+  o.top_features = 1;
+  // the first shown feature's own top positive eigenvector (cos 1 with v+, 0 with v−) and a scaled decoder column
+  // of input latent 0 (the same cosines as the latent's own point, whatever the scale)
+  const TensorF Dp = augmented_decoder(in_sae);
+  std::vector<float> dec0(static_cast<std::size_t>(d));
+  for (index_t i = 0; i < d; ++i) dec0[i] = 3.0f * Dp.data()[i * Dp.size(1)];
+  o.overlay = {{"latent 0 ×3", dec0}};
+  const CircuitAnalysis first = analyze_circuits(Q, spec, out_sae, in_sae, X, act, std::vector<std::vector<std::string>>(m), o);
+  REQUIRE(!first.features.empty());
+  const FeatureCircuit& fc = first.features[0];
+  REQUIRE(fc.overlay.size() == 1);
+  CHECK(fc.overlay[0].name == "latent 0 ×3");
+  const index_t a = fc.feature;
+  index_t ip = -1, in = -1;
+  for (index_t i = 0; i < d; ++i) {
+    if (spec.vals(a)[i] > 0 && ip < 0) ip = i;
+    if (spec.vals(a)[i] < 0 && in < 0) in = i;
+  }
+  REQUIRE(ip >= 0);
+  REQUIRE(in >= 0);
+  // naive cosines of dec0 with v+ and v−
+  double nn0 = 0, cp = 0, cn = 0;
+  for (index_t r = 0; r < d; ++r) {
+    nn0 += static_cast<double>(dec0[r]) * dec0[r];
+    cp += static_cast<double>(dec0[r]) * spec.vecs(a)[ip * d + r];
+    cn += static_cast<double>(dec0[r]) * spec.vecs(a)[in * d + r];
+  }
+  CHECK(fc.overlay[0].cos_pos == Approx(cp / std::sqrt(nn0)).margin(1e-6));
+  CHECK(fc.overlay[0].cos_neg == Approx(cn / std::sqrt(nn0)).margin(1e-6));
+  // v+ itself: cosine 1 with v+, 0 with v− (orthogonal eigenvectors)
+  std::vector<float> vp(spec.vecs(a) + ip * d, spec.vecs(a) + (ip + 1) * d);
+  o.overlay = {{"v+", vp}};
+  const CircuitAnalysis again = analyze_circuits(Q, spec, out_sae, in_sae, X, act, std::vector<std::vector<std::string>>(m), o);
+  CHECK(again.features[0].overlay[0].cos_pos == Approx(1.0).margin(1e-5));
+  CHECK(again.features[0].overlay[0].cos_neg == Approx(0.0).margin(1e-5));
+  o.overlay = {{"short", std::vector<float>(3, 1.0f)}};
+  CHECK_THROWS_WITH(analyze_circuits(Q, spec, out_sae, in_sae, X, act, std::vector<std::vector<std::string>>(m), o),
+                    Catch::Matchers::Contains("overlay direction 'short' has 3 entries, the layer d = 8"));
+}

@@ -19,3 +19,4 @@
 #include "io/result_bundle.hpp"
 #include "io/safetensors.hpp"
 #include "io/svg.hpp"
+#include "io/svg_heatmap.hpp"

@@ -68,14 +68,15 @@ bash "$here/report_screenshot.sh" "$work/a/report.html" "$work/a/report.png" 600
 "$py" - "$work/a/report.html" <<'PY' || fail "pictures missing"
 import re, sys
 html = open(sys.argv[1], encoding="utf-8").read()
-svgs, imgs = html.count("<svg"), len(re.findall(r"<img[^>]*src=\"data:image/png;base64,", html))
+svgs = html.count("<svg")
 circuits = html.count("<h3>Output feature #")
-# correlation curve + k=2 histogram + effective-rank histogram, and per circuit feature 4 plots + 1 heatmap
+# correlation curve + k=2 histogram + effective-rank histogram, and per circuit feature 4 plots + 1 labelled heatmap
 assert circuits >= 1, "no circuit feature shown"
-assert svgs >= 3 + 4 * circuits, (svgs, circuits)
-assert imgs >= circuits, (imgs, circuits)
+assert svgs >= 3 + 5 * circuits, (svgs, circuits)
+assert html.count("input latent (row)") == circuits and html.count("Q_lat[i, j]</text>") == circuits, "heatmap axes/legend"
 for t in ("Mean active-only correlation vs k", "Correlation at k = 2 per feature", "Effective rank",
-          "Self vs cross interactions", "Eigenvalues vs random", "Rank-2 approximation", "Negation probe", "key numbers"):
+          "Self vs cross interactions", "Eigenvalues vs random", "Rank-2 approximation", "Negation probe", "key numbers",
+          "(Fig. 8B)"):
     assert t in html, t
 PY
 

@@ -29,6 +29,10 @@
 //   a GOE spectrum at Q(e_a)'s off-diagonal std, and the rank-2 approximation on the active
 //   positions (X: MLP inputs, act: active sets of the output SAE) with its Pearson r, overall and
 //   on the larger half of the activations.
+// - Fig. 8B's overlay: opt.overlay holds named model-space directions (the paper: the 'bad' −
+//   'good' unembedding difference and the MLP input at "[BOS] not"); each shown feature projects
+//   every one of them on its top ± eigenvectors by cosine (FeatureCircuit::overlay, in order),
+//   beside its latents' decoder directions. A direction of the wrong length is a bilin::Error.
 #pragma once
 #include <algorithm>
 #include <cctype>
@@ -160,6 +164,11 @@ struct FeatureCircuit {
   std::vector<double> cross_sample, self_values;
   double hist_lo = 0, hist_hi = 0;
   std::vector<std::pair<double, double>> cosines;  // per sub feature: (cos with v+, cos with v−)
+  struct Overlay {
+    std::string name;
+    double cos_pos = 0, cos_neg = 0;
+  };
+  std::vector<Overlay> overlay;  // opt.overlay's directions, projected the same way
   std::vector<double> goe_values;
   std::vector<double> approx, truth;
   double rank2_r = 0, rank2_r_large = 0;
@@ -170,6 +179,7 @@ struct CircuitOptions {
   index_t top_interactions = 15;
   double antipodal = -0.9;
   std::uint64_t seed = 0;
+  std::vector<std::pair<std::string, std::vector<float>>> overlay;  // named d-vectors for Fig. 8B
 };
 
 struct CircuitAnalysis {
@@ -197,9 +207,11 @@ inline FeatureCircuit feature_circuit(index_t a, const std::string& why, const T
   for (double v : fc.cross_sample) big = std::max(big, std::fabs(v));
   for (double v : fc.self_values) big = std::max(big, std::fabs(v));
   fc.hist_lo = -big, fc.hist_hi = big;
-  if (fc.cross_sample.size() > 200000) {  // a regular subsample is enough for the histogram
+  // Every value up to 10^6 (a 4×-wide SAE of d 256 has 5·10^5), so the histogram shows each outlier;
+  // beyond that a regular subsample, which keeps the bulk's shape but may drop single outliers.
+  if (fc.cross_sample.size() > 1000000) {
     std::vector<double> s;
-    const std::size_t step = fc.cross_sample.size() / 200000 + 1;
+    const std::size_t step = fc.cross_sample.size() / 1000000 + 1;
     for (std::size_t i = 0; i < fc.cross_sample.size(); i += step) s.push_back(fc.cross_sample[i]);
     fc.cross_sample.swap(s);
   }
@@ -231,16 +243,24 @@ inline FeatureCircuit feature_circuit(index_t a, const std::string& why, const T
   }
   fc.top_pos = ip >= 0 ? lam[ip] : 0.0;
   fc.top_neg = ineg >= 0 ? lam[ineg] : 0.0;
-  for (index_t b : fc.sub_features) {
+  // cosines of x (d entries, `stride` apart) with the unit eigenvectors v+ and v−
+  const auto cosines = [&](const float* x, index_t stride) {
     double nb = 0, cp = 0, cn = 0;
     for (index_t r = 0; r < d; ++r) {
-      const double x = Dp.data()[r * L + b];
-      nb += x * x;
-      if (ip >= 0) cp += x * spec.vecs(a)[ip * d + r];
-      if (ineg >= 0) cn += x * spec.vecs(a)[ineg * d + r];
+      const double v = x[r * stride];
+      nb += v * v;
+      if (ip >= 0) cp += v * spec.vecs(a)[ip * d + r];
+      if (ineg >= 0) cn += v * spec.vecs(a)[ineg * d + r];
     }
     nb = std::sqrt(nb);
-    fc.cosines.emplace_back(nb > 0 ? cp / nb : 0.0, nb > 0 ? cn / nb : 0.0);
+    return std::pair<double, double>(nb > 0 ? cp / nb : 0.0, nb > 0 ? cn / nb : 0.0);
+  };
+  for (index_t b : fc.sub_features) fc.cosines.push_back(cosines(Dp.data() + b, L));
+  for (const auto& [name, u] : opt.overlay) {
+    BILIN_CHECK(static_cast<index_t>(u.size()) == d, "analyze_circuits", "overlay direction '", name, "' has ", u.size(),
+                " entries, the layer d = ", d);
+    const auto [cp, cn] = cosines(u.data(), 1);
+    fc.overlay.push_back({name, cp, cn});
   }
   Generator gen(opt.seed * 7919 + static_cast<std::uint64_t>(a) + 3);
   const TensorF G = goe_matrix<float>(d, offdiag_std(Q.data() + a * d * d, d), gen);

@@ -45,6 +45,7 @@
 
 #include "../core/error.hpp"
 #include "../io/atomic_file.hpp"
+#include "../io/html_report.hpp"
 #include "../io/json.hpp"
 #include "decompose.hpp"
 #include "explorer_page.hpp"
@@ -353,8 +354,7 @@ inline std::vector<double> unpack_tensor(BitReader& r, index_t rows, index_t col
 }
 
 inline std::u16string explorer_page_units(const std::string& meta_json, const std::u16string& data) {
-  std::string meta = meta_json;  // inside <script>: "</" must not appear
-  for (std::size_t p = 0; (p = meta.find("</", p)) != std::string::npos; p += 3) meta.replace(p, 2, "<\\/");
+  const std::string meta = io::json_for_script(meta_json);  // inside <script>: no "</script>", "<!--"
   const std::string_view page = kExplorerPage;
   const std::string_view meta_mark = "/*BILIN_META*/", data_mark = "/*BILIN_DATA*/";
   const std::size_t mp = page.find(meta_mark), dp = page.find(data_mark);

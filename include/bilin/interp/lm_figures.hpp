@@ -4,7 +4,10 @@
 // Contract (all return io::Plot, SVG line/bar/scatter plots with labelled axes):
 // - histogram(values, lo, hi, bins) → counts per bin (values outside [lo, hi] go to the end
 //   bins; NaN is skipped); histogram_plot(series, lo, hi, bins, …) overlays several named
-//   distributions as lines over bin centres (log-count y with log_y, zero counts skipped there).
+//   distributions as lines over bin centres (log-count y with log_y, zero counts skipped there,
+//   every non-empty bin dotted so a lone outlier bin stays visible); with `fraction` each series is
+//   divided by its own size, so populations of different sizes (1024 features, 32 GOE samples)
+//   compare.
 // - curve_plot(x, named y series, …) plain lines with markers.
 // - spectrum_vs_random_plot(λ, μ, top): the `top` largest-|λ| eigenvalues of a matrix against
 //   those of a random symmetric matrix of the same entry scale, by rank (stems).
@@ -33,9 +36,9 @@ inline std::vector<double> histogram(const std::vector<double>& v, double lo, do
 
 inline io::Plot histogram_plot(const std::vector<std::pair<std::string, std::vector<double>>>& series, double lo,
                                double hi, int bins, const std::string& title, const std::string& xlabel,
-                               bool log_y = false) {
+                               bool log_y = false, bool fraction = false) {
   io::Plot p;
-  p.title(title).xlabel(xlabel).ylabel(log_y ? "count (log)" : "count").size(520, 320);
+  p.title(title).xlabel(xlabel).ylabel(std::string(fraction ? "fraction" : "count") + (log_y ? " (log)" : "")).size(520, 320);
   if (log_y) p.logy();
   std::vector<double> centres;
   for (int b = 0; b < bins; ++b) centres.push_back(lo + (b + 0.5) * (hi - lo) / bins);
@@ -44,8 +47,16 @@ inline io::Plot histogram_plot(const std::vector<std::pair<std::string, std::vec
     s.name = name;
     s.x = centres;
     s.y = histogram(v, lo, hi, bins);
+    if (fraction) {
+      double total = 0;
+      for (double c : s.y) total += c;
+      if (total > 0)
+        for (double& c : s.y) c /= total;
+    }
     s.kind = series.size() == 1 ? io::Series::Kind::bar : io::Series::Kind::line;
-    s.markers = false;
+    // on a log axis empty bins break the line, so a lone outlier bin would be invisible without a dot
+    s.markers = log_y;
+    s.marker_size = 2.2;
     p.add(s);
   }
   return p;

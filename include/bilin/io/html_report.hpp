@@ -24,6 +24,12 @@
 //   takes an optional intro paragraph. tile_html() is one tile's markup.
 // - Every text a caller passes (headings, paragraphs, captions, labels, cells, key numbers)
 //   is HTML-escaped; only raw_html() inserts markup as is.
+// - Escaping helpers for everything that builds pages: html_escape(s) for text and attribute
+//   values (& < > " ' become entities, control characters other than tab/newline are dropped);
+//   json_for_script(json) makes a JSON text safe inside <script>…</script>: '<', '>' and '&'
+//   become \u003c, \u003e, \u0026 and U+2028/U+2029 become \u2028/\u2029 (in JSON those
+//   characters can only stand inside strings, where the escapes mean the same characters), so no
+//   "</script>", "<!--" or "<script" can end or re-open the script element.
 #pragma once
 #include <cctype>
 #include <cmath>
@@ -44,6 +50,22 @@
 namespace bilin::io {
 
 inline std::string html_escape(std::string_view s) { return xml_escape(s); }
+
+inline std::string json_for_script(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (c == '<') out += "\\u003c";
+    else if (c == '>') out += "\\u003e";
+    else if (c == '&') out += "\\u0026";
+    else if (c == '\xE2' && i + 2 < json.size() && json[i + 1] == '\x80' && (json[i + 2] == '\xA8' || json[i + 2] == '\xA9')) {
+      out += json[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";  // JS line terminators, legal raw in JSON
+      i += 2;
+    } else out += c;
+  }
+  return out;
+}
 
 // A small picture with a caption, for the tile blocks.
 struct Tile {

@@ -339,7 +339,8 @@ inline Plot::Frame Plot::frame() const {
   f.left = left, f.top = top, f.pw = pw, f.ph = ph;
   f.min_dx = min_dx;
   std::size_t next = 0;
-  for (const auto& ser : series_) f.colors.push_back(!ser.color.empty() ? ser.color : palette[next++ % palette.size()]);
+  // escaped once here: a colour is inserted into attributes as is below
+  for (const auto& ser : series_) f.colors.push_back(xml_escape(!ser.color.empty() ? ser.color : palette[next++ % palette.size()]));
   return f;
 }
 
