@@ -7,6 +7,10 @@
 //   uint32 extents. It validates the two zero bytes, the type code (only 0x08 is supported),
 //   ndim, and that the data length is exactly the product of the extents — a short file and a
 //   file with bytes past the end are both errors.
+// - Size limits, checked on the header before the tensor is allocated: at most 16 GiB of data;
+//   a plain file's size must equal header + data exactly; a gzip file cannot hold more than
+//   kIdxMaxGzipRatio (1032, deflate's maximum compression ratio) times its compressed size, so a
+//   small file claiming 2^31 rows is refused instead of allocating what it claims.
 // - read_idx_images(path) additionally requires magic 0x00000803 ([N, rows, cols]) and
 //   read_idx_labels(path) 0x00000801 ([N]); the check happens on the header, before any data.
 // - Every failure throws bilin::Error("read_idx", ...) whose message starts with the path and
@@ -55,6 +59,8 @@
 #include "../io/atomic_file.hpp"
 
 namespace bilin::data {
+
+inline constexpr std::uint64_t kIdxMaxGzipRatio = 1032;
 
 namespace detail {
 
@@ -247,6 +253,11 @@ inline Tensor<std::uint8_t> read_idx_checked(const std::string& path, std::uint3
                                 expected_total, " (", layout, "); ", in.file_size() - expected_total,
                                 " extra bytes start at byte ", expected_total));
   }
+  // deflate never expands more than 1032:1 (plus the gzip trailer), so a claim beyond that is a lie.
+  if (in.compressed() && expected_total > kIdxMaxGzipRatio * in.file_size() + 64)
+    throw Error("read_idx", msg(path, ": header at offset 4 claims ", expected_total, " decompressed bytes (", layout,
+                                ") but a ", in.file_size(), "-byte gzip file can hold at most ",
+                                kIdxMaxGzipRatio * in.file_size() + 64));
   auto t = Tensor<std::uint8_t>::empty(h.dims);
   const std::size_t got = in.read(t.data(), static_cast<std::size_t>(h.data_bytes));
   if (got < h.data_bytes)

@@ -9,6 +9,11 @@
 //   any alpha composited over white (a transparent background reads as paper, not as ink).
 //   A missing file, an unknown format or a damaged image throws bilin::Error("read_image",
 //   "<path>: ...") including stb_image's failure reason.
+// - Size limits, checked on the header (stbi_info) before any pixel memory is allocated: each
+//   side at most kMaxImageSide (32768) and width × height at most kMaxImagePixels (2^26, 64
+//   megapixels; decode_image takes a smaller max_pixels for callers that want one). A small
+//   file claiming 65535 × 65535 pixels is an error naming the dimensions, never an allocation
+//   of what it claims.
 // - stb_image and stb_image_write are compiled into every translation unit that includes this
 //   header as `static` functions (STB_IMAGE_STATIC, STB_IMAGE_WRITE_STATIC), so a header-only
 //   bilin never produces duplicate symbols. Consequence: in a translation unit that includes
@@ -62,6 +67,9 @@
 
 namespace bilin::io {
 
+inline constexpr int kMaxImageSide = 1 << 15;
+inline constexpr std::uint64_t kMaxImagePixels = std::uint64_t{1} << 26;
+
 inline std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int w, int h, int channels) {
   BILIN_CHECK(w > 0 && h > 0, "write_png", "image must be at least 1x1, got ", w, "x", h);
   BILIN_CHECK(channels >= 1 && channels <= 4, "write_png", "channels must be 1..4, got ", channels);
@@ -89,7 +97,8 @@ inline void write_png(const std::string& path, const std::uint8_t* pixels, int w
 inline void write_png(const std::string& path, const Image& img) { write_file_atomic(path, encode_png(img)); }
 
 // Decode an in-memory image; `source` names it in errors.
-inline Image decode_image(std::string_view bytes, int channels = 0, const std::string& source = "<memory>") {
+inline Image decode_image(std::string_view bytes, int channels = 0, const std::string& source = "<memory>",
+                          std::uint64_t max_pixels = kMaxImagePixels) {
   BILIN_CHECK(channels >= 0 && channels <= 4, "read_image", "channels must be 0..4, got ", channels);
   BILIN_CHECK(!bytes.empty(), "read_image", source, ": file is empty");
   BILIN_CHECK(bytes.size() < (1ull << 31), "read_image", source, ": file is too large (", bytes.size(), " bytes)");
@@ -99,6 +108,10 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
   if (!stbi_info_from_memory(p, n, &w, &h, &file_channels))
     throw Error("read_image", msg(source, ": not a readable PNG, JPEG, BMP, GIF or PNM image (stb_image: ",
                                   stbi_failure_reason(), ")"));
+  const std::uint64_t pixels = static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h);
+  if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || pixels > max_pixels)
+    throw Error("read_image", msg(source, ": the header claims a ", w, "x", h, " image; the limit is ", kMaxImageSide,
+                                  " pixels a side and ", max_pixels, " pixels in all"));
   stbi_uc* data = stbi_load_from_memory(p, n, &w, &h, &file_channels, channels);
   if (!data)
     throw Error("read_image", msg(source, ": cannot decode the ", w, "x", h, " image (stb_image: ",

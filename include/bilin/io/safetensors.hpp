@@ -24,6 +24,10 @@
 //   integer shape, data_offsets inside the data section, shape product × dtype size equal to
 //   the offset span, and tensors tiling the data section exactly (no gaps, no overlap, nothing
 //   after the last tensor). Failures throw bilin::Error("load_safetensors", "<path>: ...").
+// - Size limits, checked before anything is allocated: the header length must fit in the file
+//   and be at most kMaxSafetensorsHeaderBytes (100 MB, the reference implementation's limit);
+//   every tensor's shape × dtype size must equal its data_offsets span inside the file, so a
+//   header claiming a 1 TB tensor in a small file is an error naming the tensor and the offsets.
 // - Loading also accepts F16, BF16 (→ float), BOOL (→ uint8), I8, I16 (→ int32), U32, U64
 //   (→ int64; U64 values above INT64_MAX are an error) so PyTorch checkpoints in those dtypes
 //   load; AnyTensor::file_dtype() keeps the dtype that was in the file. Saving writes the six
@@ -58,6 +62,8 @@
 #include "json.hpp"
 
 namespace bilin::io {
+
+inline constexpr std::uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 
 template <class T>
 inline constexpr bool is_safetensors_type_v =
@@ -348,6 +354,8 @@ inline SafetensorsHeader parse_safetensors_header(std::string_view bytes, const 
     fail("header length ", n, " (bytes 0-7) runs past the end of the file (", size, " bytes, so at most ", size - 8,
          " header bytes)");
   if (n < 2) fail("header length ", n, " (bytes 0-7) is too small for a JSON object");
+  if (n > kMaxSafetensorsHeaderBytes)
+    fail("header length ", n, " (bytes 0-7) exceeds the ", kMaxSafetensorsHeaderBytes, "-byte limit");
   const std::string_view header = bytes.substr(8, n);
   if (header[0] != '{') fail("header at byte 8 does not start with '{'");
   SafetensorsHeader h;
@@ -536,6 +544,8 @@ inline std::map<std::string, std::string> read_checkpoint_metadata(const std::st
   for (int i = 7; i >= 0; --i) n = n << 8 | len[i];
   BILIN_CHECK(n <= size - 8, "read_checkpoint_metadata", path, ": header length ", n, " (offset 0) exceeds the ",
               size - 8, " bytes after it");
+  BILIN_CHECK(n <= kMaxSafetensorsHeaderBytes, "read_checkpoint_metadata", path, ": header length ", n,
+              " (offset 0) exceeds the ", kMaxSafetensorsHeaderBytes, "-byte limit");
   std::string header(static_cast<std::size_t>(n), '\0');
   BILIN_CHECK(static_cast<bool>(in.read(header.data(), static_cast<std::streamsize>(n))), "read_checkpoint_metadata",
               path, ": could not read the ", n, "-byte header at offset 8");
@@ -572,6 +582,8 @@ class SafetensorsReader {
     const std::uint64_t n = detail::load_le<std::uint64_t>(len);
     if (n > size - 8)
       fail("header length ", n, " (bytes 0-7) runs past the end of the file (", size, " bytes)");
+    if (n > kMaxSafetensorsHeaderBytes)
+      fail("header length ", n, " (bytes 0-7) exceeds the ", kMaxSafetensorsHeaderBytes, "-byte limit");
     std::string head(8 + static_cast<std::size_t>(n), '\0');
     std::memcpy(head.data(), len, 8);
     if (!in_.read(head.data() + 8, static_cast<std::streamsize>(n))) fail("could not read the ", n, "-byte header");
