@@ -16,10 +16,11 @@ using bilin_fuzz::accepts;
 
 namespace {
 
+constexpr char kBadUtf8[] = "\xff\xfe invalid \xc3\x28 utf-8 \xe2\x82 \xf0\x9f\x98\x80 caf\xc3\xa9 \0 nul";
 const std::string_view kSamples[] = {
     "Once upon a time, there was a little girl named Lily.<|endoftext|>She liked to play.",
     "  spaces\t\ttabs\n\nnewlines 123 4567 don't you'll",
-    std::string_view("\xff\xfe invalid \xc3\x28 utf-8 \xe2\x82 \xf0\x9f\x98\x80 caf\xc3\xa9 \0 nul", 46),
+    std::string_view(kBadUtf8, sizeof kBadUtf8 - 1),
     "",
 };
 

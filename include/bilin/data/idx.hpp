@@ -230,10 +230,12 @@ inline IdxHeader read_idx_header(IdxStream& in, std::uint32_t expect_magic, cons
     else if (!too_big && total > kLimit / e) too_big = true;
     else if (!too_big) total *= e;
   }
-  if (zero) total = 0;
-  else if (too_big || total > kLimit)
+  // The non-zero extents are bounded even when another extent is zero: the shape's element
+  // count is computed in int64 elsewhere and must not overflow.
+  if (too_big || total > kLimit)
     throw Error("read_idx", msg(path, ": implausible dimensions ", dims_text(h.dims), " in the header at offset 4 (",
-                                "more than 16 GiB of data)"));
+                                zero ? "the non-zero extents multiply to " : "", "more than 16 GiB of data)"));
+  if (zero) total = 0;
   h.data_bytes = total;
   return h;
 }

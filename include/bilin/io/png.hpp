@@ -112,7 +112,14 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
   if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || pixels > max_pixels)
     throw Error("read_image", msg(source, ": the header claims a ", w, "x", h, " image; the limit is ", kMaxImageSide,
                                   " pixels a side and ", max_pixels, " pixels in all"));
-  stbi_uc* data = stbi_load_from_memory(p, n, &w, &h, &file_channels, channels);
+  // stb_image 2.27 converts the channel count of a 16-bit PNM as if it were 8-bit and then
+  // reads past the buffer (found by tests/fuzz): decode such files with their own channel
+  // count and convert the 8-bit result afterwards.
+  const bool pnm16 = bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6') &&
+                     stbi_is_16_bit_from_memory(p, n);
+  stbi_uc* data = stbi_load_from_memory(p, n, &w, &h, &file_channels, pnm16 ? 0 : channels);
+  if (data && pnm16 && channels && channels != file_channels)
+    data = stbi__convert_format(data, file_channels, channels, static_cast<unsigned>(w), static_cast<unsigned>(h));
   if (!data)
     throw Error("read_image", msg(source, ": cannot decode the ", w, "x", h, " image (stb_image: ",
                                   stbi_failure_reason(), ")"));

@@ -408,8 +408,10 @@ inline SafetensorsSpan check_safetensors_entry(const std::string& name, const js
     else if (!too_big && count > kLimit / x) too_big = true;
     else if (!too_big) count *= x;
   }
+  // Checked even when an extent is zero: the element count of the other extents is computed in
+  // int64 elsewhere and must not overflow.
+  if (too_big) fail("tensor '", name, "': shape ", sh->dump(), " is too large");
   if (zero) count = 0;
-  else if (too_big) fail("tensor '", name, "': shape ", sh->dump(), " is too large");
   const std::int64_t b = of->at(0).as_int(), e = of->at(1).as_int();
   if (b < 0 || e < b) fail("tensor '", name, "': data_offsets [", b, ", ", e, "] are not an increasing pair");
   if (static_cast<std::uint64_t>(e) > data_size)

@@ -371,14 +371,22 @@ class ClassifierTrainer {
       BILIN_CHECK(it != m.end(), "resume", path, ": checkpoint lacks '", k, "'");
       return it->second;
     };
+    auto integer = [&](const char* k) {  // std::stoll would throw std::invalid_argument, not bilin::Error
+      const std::string& s = get(k);
+      std::int64_t v = 0;
+      const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+      BILIN_CHECK(r.ec == std::errc() && r.ptr == s.data() + s.size() && v >= 0, "resume", path, ": metadata '", k,
+                  "' = '", s, "' is not a non-negative integer");
+      return v;
+    };
     data::DataLoader::Position pos;
-    pos.epoch = std::stoll(get("train.epoch"));
-    pos.batch = std::stoll(get("train.batch"));
+    pos.epoch = integer("train.epoch");
+    pos.batch = integer("train.batch");
     loader_->seek(pos);
     stats_.loss_sum = detail::parse_exact(get("train.loss_sum"), "train.loss_sum");
     stats_.acc_sum = detail::parse_exact(get("train.acc_sum"), "train.acc_sum");
-    stats_.batches = std::stoll(get("train.batches"));
-    stats_.samples = std::stoll(get("train.samples"));
+    stats_.batches = integer("train.batches");
+    stats_.samples = integer("train.samples");
   }
 
   const TrainConfig& config() const { return cfg_; }
