@@ -160,3 +160,25 @@ TEST_CASE("limits: a tokenizer.json id of 10^15 is refused before the id table g
       R"({"added_tokens": [{"id": 4000000, "content": "[X]"}], "model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0}}})";
   CHECK_THAT(error_of([&] { data::HfTokenizer::parse(a, "tok.json"); }), Contains("added_tokens") && Contains("4000000"));
 }
+
+TEST_CASE("fuzz findings: a post-processor id outside the vocabulary is refused at load", "[limits]") {
+  // BertProcessing's cls names id 1, which neither model.vocab nor added_tokens defines: encode()
+  // would emit an id that decode() refuses.
+  const std::string j =
+      R"({"post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1]},
+          "model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0, "[SEP]": 2, "a": 3}}})";
+  CHECK_THAT(error_of([&] { data::HfTokenizer::parse(j, "tok.json"); }),
+             Contains("tok.json") && Contains("post_processor") && Contains("id 1"));
+}
+
+TEST_CASE("fuzz findings: a PNG chunk longer than the file, and -0 in JSON", "[limits]") {
+  // 3x3 RGBA PNG whose IDAT chunk claims 0x2E000031 bytes in a 63-byte file (stb_image would
+  // grow its buffer to that first)
+  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x03\0\0\0\x03\x08\x06\0\0\0V(\xb5\xbf.\0\0" "1IDATx^c&\x11_\xa3y!\xbb\0\0\0\0IEND\xae" "B`\x82", 63);
+  CHECK_THAT(error_of([&] { io::decode_image(png, 0, "chunk.png"); }),
+             Contains("chunk.png") && Contains("chunk 'IDAT' at byte 33") && Contains("claims 771751985 bytes"));
+  // -1e-400 underflows to -0.0, which must keep its sign through dump → parse
+  const json::Value z = json::parse("-1e-400");
+  CHECK(z.dump() == "-0.0");
+  CHECK(std::signbit(json::parse(z.dump()).as_double()));
+}

@@ -349,6 +349,12 @@ class HfTokenizer {
     } else {
       fail(src, "key 'post_processor.type' = \"", t, "\" is not supported (TemplateProcessing, BertProcessing)");
     }
+    // Every id the template inserts must name a token, or encode() would return ids that
+    // decode() and id_to_token() refuse (found by tests/fuzz).
+    for (const TemplatePiece& tp : template_)
+      for (std::int64_t id : tp.ids)
+        BILIN_CHECK(id >= 0 && static_cast<std::size_t>(id) < tokens_.size() && has_token_[static_cast<std::size_t>(id)],
+                    kOp, src, ": key 'post_processor' inserts id ", id, ", which is not in the vocabulary");
   }
 
   static bool is_cjk(char32_t c) {

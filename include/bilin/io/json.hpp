@@ -222,6 +222,8 @@ inline std::string quote(std::string_view s) {
 // Shortest decimal text that parses back to exactly d; "null" for NaN/infinity.
 inline std::string format_number(double d) {
   if (!std::isfinite(d)) return "null";
+  // "-0" would read back as the integer 0 and lose the sign (found by tests/fuzz).
+  if (d == 0 && std::signbit(d)) return "-0.0";
   char buf[64];
   const auto r = std::to_chars(buf, buf + sizeof buf, d);
   return std::string(buf, r.ptr);

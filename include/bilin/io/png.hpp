@@ -13,13 +13,15 @@
 //   side at most kMaxImageSide (32768) and width × height at most kMaxImagePixels (2^26, 64
 //   megapixels; decode_image takes a smaller max_pixels for callers that want one). A small
 //   file claiming 65535 × 65535 pixels is an error naming the dimensions, never an allocation
-//   of what it claims.
+//   of what it claims. Every PNG chunk must fit in the file (stb_image would otherwise grow a
+//   buffer to a chunk's claimed length first).
 // - stb_image and stb_image_write are compiled into every translation unit that includes this
 //   header as `static` functions (STB_IMAGE_STATIC, STB_IMAGE_WRITE_STATIC), so a header-only
 //   bilin never produces duplicate symbols. Consequence: in a translation unit that includes
 //   this header, do not also include <stb_image.h> / <stb_image_write.h> yourself.
 // - Image, colormaps, grids and resampling live in image.hpp (included here).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -102,16 +104,39 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
   BILIN_CHECK(channels >= 0 && channels <= 4, "read_image", "channels must be 0..4, got ", channels);
   BILIN_CHECK(!bytes.empty(), "read_image", source, ": file is empty");
   BILIN_CHECK(bytes.size() < (1ull << 31), "read_image", source, ": file is too large (", bytes.size(), " bytes)");
-  int w = 0, h = 0, file_channels = 0;
+  const auto check_size = [&](std::uint64_t w, std::uint64_t h) {
+    const auto side = static_cast<std::uint64_t>(kMaxImageSide);
+    if (w > side || h > side || w * h > max_pixels)
+      throw Error("read_image", msg(source, ": the header claims a ", w, "x", h, " image; the limit is ", kMaxImageSide,
+                                    " pixels a side and ", max_pixels, " pixels in all"));
+  };
   const auto* p = reinterpret_cast<const stbi_uc*>(bytes.data());
+  // A PNG's size is read here too: stb_image's probe refuses very large PNGs with only
+  // "unknown image type", which would not tell the user what was wrong.
+  if (bytes.size() >= 24 && bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8) &&
+      bytes.substr(12, 4) == "IHDR") {
+    const auto be32 = [&](std::size_t o) {
+      return std::uint64_t{p[o]} << 24 | std::uint64_t{p[o + 1]} << 16 | std::uint64_t{p[o + 2]} << 8 | p[o + 3];
+    };
+    check_size(be32(16), be32(20));
+    // stb_image grows its buffer to a chunk's claimed length before reading it, so a 60-byte
+    // file claiming a 700 MB IDAT chunk would allocate that (found by tests/fuzz): every chunk
+    // must fit in the file.
+    for (std::size_t pos = 8; pos + 8 <= bytes.size();) {
+      const std::uint64_t len = be32(pos);
+      if (len + 12 > bytes.size() - pos)
+        throw Error("read_image", msg(source, ": PNG chunk '", bytes.substr(pos + 4, 4), "' at byte ", pos, " claims ", len,
+                                      " bytes but the file has ", bytes.size() - pos, " bytes from there (truncated?)"));
+      if (bytes.substr(pos + 4, 4) == "IEND") break;
+      pos += 12 + static_cast<std::size_t>(len);
+    }
+  }
+  int w = 0, h = 0, file_channels = 0;
   const int n = static_cast<int>(bytes.size());
   if (!stbi_info_from_memory(p, n, &w, &h, &file_channels))
     throw Error("read_image", msg(source, ": not a readable PNG, JPEG, BMP, GIF or PNM image (stb_image: ",
                                   stbi_failure_reason(), ")"));
-  const std::uint64_t pixels = static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h);
-  if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || pixels > max_pixels)
-    throw Error("read_image", msg(source, ": the header claims a ", w, "x", h, " image; the limit is ", kMaxImageSide,
-                                  " pixels a side and ", max_pixels, " pixels in all"));
+  check_size(static_cast<std::uint64_t>(std::max(w, 0)), static_cast<std::uint64_t>(std::max(h, 0)));
   // stb_image 2.27 converts the channel count of a 16-bit PNM as if it were 8-bit and then
   // reads past the buffer (found by tests/fuzz): decode such files with their own channel
   // count and convert the 8-bit result afterwards.
