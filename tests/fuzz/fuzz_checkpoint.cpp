@@ -12,37 +12,12 @@
 #include "bilin/train/sae_file.hpp"
 
 #include "fuzz_common.hpp"
+#include "fuzz_tiny_models.hpp"
 
 using namespace bilin;
 using bilin_fuzz::accepts;
 
-namespace {
-
-train::TrainConfig tiny_config() {
-  train::TrainConfig c;
-  c.model.d_input = 16;
-  c.model.d_hidden = 6;
-  c.model.d_output = 3;
-  c.model.n_layer = 1;
-  c.epochs = 2;
-  c.batch = 4;
-  c.eval_batch = 8;
-  return c;
-}
-
-data::ImageDataset tiny_dataset(index_t n) {
-  auto images = Tensor<std::uint8_t>::empty({n, 16});
-  auto labels = Tensor<std::int64_t>::empty({n});
-  for (index_t i = 0; i < n * 16; ++i) images.data()[i] = static_cast<std::uint8_t>((i * 37) & 0xFF);
-  for (index_t i = 0; i < n; ++i) labels.data()[i] = i % 3;
-  return data::ImageDataset::from_tensors(images, labels, 4, 4);
-}
-
-std::unique_ptr<train::ClassifierTrainer> tiny_trainer() {
-  return std::make_unique<train::ClassifierTrainer>(tiny_config(), tiny_dataset(12), tiny_dataset(4));
-}
-
-}  // namespace
+using bilin_fuzz::tiny_trainer;
 
 BILIN_FUZZ_TARGET(checkpoint) {
   static bilin_fuzz::MemFile file;

@@ -16,6 +16,7 @@
 
 #include "fuzz_common.hpp"
 #include "fuzz_seeds.hpp"
+#include "fuzz_tiny_models.hpp"
 
 using namespace bilin;
 namespace fs = std::filesystem;
@@ -149,22 +150,10 @@ void make_corpus(const std::string& root_dir) {
   put(root / "text", "stories.txt", "A story.\n<|endoftext|>\n\n  Another one.  \n<|endoftext|>\ntail");
   // ---- checkpoints: what train_mnist --resume and train_sae read, from tiny models
   {
-    train::TrainConfig c;
-    c.model.d_input = 16;
-    c.model.d_hidden = 6;
-    c.model.d_output = 3;
-    c.epochs = 2;
-    c.batch = 4;
-    c.eval_batch = 8;
-    auto images = Tensor<std::uint8_t>::empty({12, 16});
-    auto labels = Tensor<std::int64_t>::empty({12});
-    for (index_t i = 0; i < 12 * 16; ++i) images.data()[i] = static_cast<std::uint8_t>((i * 37) & 0xFF);
-    for (index_t i = 0; i < 12; ++i) labels.data()[i] = i % 3;
-    const auto ds = data::ImageDataset::from_tensors(images, labels, 4, 4);
-    train::ClassifierTrainer t(c, ds, ds.subset(0, 4));
-    t.step();
-    t.save((root / "checkpoint" / "mnist-resume.safetensors").string());
-    t.save_model((root / "checkpoint" / "mnist-model.safetensors").string());
+    const auto trainer = tiny_trainer();
+    trainer->step();
+    trainer->save((root / "checkpoint" / "mnist-resume.safetensors").string());
+    trainer->save_model((root / "checkpoint" / "mnist-model.safetensors").string());
     Generator gen(1);
     nn::TopKSAE<float> sae(nn::SaeConfig{4, 8, 2, false}, gen);
     train::SaeInfo info;

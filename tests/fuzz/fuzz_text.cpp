@@ -5,13 +5,15 @@
 // Contract: pretokenize's chunks concatenate to the input; decode(encode(s)) == s for BPE (with
 // and without specials) and for a char tokenizer fitted on s; utf8_decode gives valid code
 // points and utf8_encode(utf8_decode(s)) == s exactly when s is valid UTF-8; split_stories gives
-// trimmed non-empty stories; WordPiece ids all name tokens. No bilin::Error is acceptable here
+// trimmed non-empty stories; WordPiece ids all name tokens; io/base64.hpp base64_decode gives a
+// bilin::Error or bytes whose encoding decodes to the same bytes. No bilin::Error is acceptable here
 // except where noted (encode of arbitrary text never fails).
 #include "bilin/data/bpe.hpp"
 #include "bilin/data/char_tokenizer.hpp"
 #include "bilin/data/hf_tokenizer.hpp"
 #include "bilin/data/text.hpp"
 #include "bilin/data/unicode_latin.hpp"
+#include "bilin/io/base64.hpp"
 
 #include "fuzz_common.hpp"
 #include "fuzz_seeds.hpp"
@@ -91,6 +93,13 @@ BILIN_FUZZ_TARGET(text) {
   for (const auto& s : stories) {
     FUZZ_EXPECT(!s.empty());
     FUZZ_EXPECT(s.find("\n<|endoftext|>\n") == std::string::npos);
+  }
+  // base64 (the explorer page's embedded data)
+  std::vector<std::uint8_t> raw;
+  if (accepts([&] { raw = io::base64_decode(input); })) {
+    const std::string enc = io::base64_encode(raw);
+    FUZZ_EXPECT(enc.size() == input.size());
+    FUZZ_EXPECT(io::base64_decode(enc) == raw);
   }
   // WordPiece tokenizers on arbitrary text
   for (bool bert : {false, true}) {
