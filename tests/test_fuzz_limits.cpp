@@ -18,6 +18,7 @@
 #include <bilin/io/json_file.hpp>
 #include <bilin/io/png.hpp>
 #include <bilin/io/safetensors.hpp>
+#include <bilin/train/official_lm.hpp>
 
 #include "test_support.hpp"
 
@@ -181,4 +182,25 @@ TEST_CASE("fuzz findings: a PNG chunk longer than the file, and -0 in JSON", "[l
   const json::Value z = json::parse("-1e-400");
   CHECK(z.dump() == "-0.0");
   CHECK(std::signbit(json::parse(z.dump()).as_double()));
+}
+
+TEST_CASE("limits: an official config.json claiming sizes its model.safetensors cannot hold", "[limits]") {
+  bilin_test::TempDir dir("limits_official");
+  nn::TransformerConfig c;
+  c.vocab = 24, c.n_layer = 1, c.d_model = 8, c.n_head = 2, c.d_hidden = 16, c.n_ctx = 16;
+  Generator gen(3);
+  train::save_official_lm(dir.path, nn::Transformer<float>(c, gen));
+  REQUIRE(train::load_official_lm(dir.path)->config().d_hidden == 16);
+  const auto with = [&](const std::string& key, const std::string& value) {
+    std::string j = R"({"n_vocab": 24, "d_model": 8, "d_hidden": 16, "n_layer": 1, "n_head": 2, "n_ctx": 16})";
+    const auto k = j.find("\"" + key + "\"");
+    const auto colon = j.find(':', k), end = j.find_first_of(",}", colon);
+    j.replace(colon + 2, end - colon - 2, value);
+    spit(dir.path + "/config.json", j);
+    return error_of([&] { train::load_official_lm(dir.path); });
+  };
+  CHECK_THAT(with("d_hidden", "1000000000"), Contains("config.json") && Contains("'d_hidden' = 1000000000") &&
+                                                  Contains("bytes of MLP weights"));
+  CHECK_THAT(with("d_model", "4096"), Contains("'d_model' = 4096") && Contains("transformer.wte.weight is [24,8]"));
+  CHECK_THAT(with("n_ctx", "1000000000000"), Contains("'n_ctx' = 1000000000000") && Contains("1048576 positions"));
 }
