@@ -136,7 +136,11 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
   if (!stbi_info_from_memory(p, n, &w, &h, &file_channels))
     throw Error("read_image", msg(source, ": not a readable PNG, JPEG, BMP, GIF or PNM image (stb_image: ",
                                   stbi_failure_reason(), ")"));
-  check_size(static_cast<std::uint64_t>(std::max(w, 0)), static_cast<std::uint64_t>(std::max(h, 0)));
+  // stb's PNM probe reads a garbled size as 0 and "decodes" an empty image (found by tests/fuzz)
+  if (w <= 0 || h <= 0 || file_channels < 1 || file_channels > 4)
+    throw Error("read_image", msg(source, ": the header gives a ", w, "x", h, " image with ", file_channels,
+                                  " channels; not a readable image"));
+  check_size(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h));
   // stb_image 2.27 converts the channel count of a 16-bit PNM as if it were 8-bit and then
   // reads past the buffer (found by tests/fuzz): decode such files with their own channel
   // count and convert the 8-bit result afterwards.

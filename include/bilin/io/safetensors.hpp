@@ -633,6 +633,9 @@ class SafetensorsReader {
   void read_into(const std::string& name, T* dst) {
     static_assert(std::is_floating_point_v<T>, "read_into: T must be floating");
     const Entry& e = entry(name);
+    // the dtype is checked before the copy loop, so an empty integer tensor is refused too
+    if (e.dtype != "F32" && e.dtype != "F64" && e.dtype != "BF16" && e.dtype != "F16")
+      detail::load_fail(path_, "tensor '", name, "' has dtype ", e.dtype, "; expected a floating dtype (F32, BF16, F16, F64)");
     in_.clear();
     in_.seekg(static_cast<std::streamoff>(e.begin));
     const std::size_t esize = detail::find_dtype(e.dtype)->size, n = e.bytes / esize;
