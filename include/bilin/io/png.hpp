@@ -131,6 +131,25 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
       pos += 12 + static_cast<std::size_t>(len);
     }
   }
+  // stb_image 2.27 indexes past its 257-entry Huffman size table when a JPEG DHT table declares
+  // more than 256 codes (found by tests/fuzz): check the tables' code counts before decoding.
+  if (bytes.size() >= 4 && p[0] == 0xFF && p[1] == 0xD8) {
+    // every DHT marker (FF C4) in the file: inside entropy-coded data a 0xFF byte is always
+    // followed by 0x00 or a marker, so this finds the tables of later scans too
+    for (std::size_t pos = 2; pos + 4 <= bytes.size(); ++pos) {
+      if (p[pos] != 0xFF || p[pos + 1] != 0xC4) continue;
+      const std::size_t len = std::size_t{p[pos + 2]} << 8 | p[pos + 3];
+      const std::size_t end = std::min(bytes.size(), pos + 2 + len);
+      for (std::size_t t = pos + 4; t + 17 <= end;) {
+        std::size_t codes = 0;
+        for (std::size_t k = 1; k <= 16; ++k) codes += p[t + k];
+        if (codes > 256)
+          throw Error("read_image", msg(source, ": JPEG Huffman table at byte ", t, " declares ", codes,
+                                        " codes (at most 256)"));
+        t += 17 + codes;
+      }
+    }
+  }
   int w = 0, h = 0, file_channels = 0;
   const int n = static_cast<int>(bytes.size());
   if (!stbi_info_from_memory(p, n, &w, &h, &file_channels))
