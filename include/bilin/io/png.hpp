@@ -23,6 +23,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,11 @@
 #endif
 
 #define STB_IMAGE_STATIC
+// Zeroed allocations: stb_image 2.27 leaves the rest of a truncated PNM's pixel buffer unwritten,
+// and decoding the same bytes twice gave different pixels (found by tests/fuzz).
+#define STBI_MALLOC(sz) std::calloc(1, sz)
+#define STBI_REALLOC(p, newsz) std::realloc(p, newsz)
+#define STBI_FREE(p) std::free(p)
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO
 #define STBI_ONLY_PNG
