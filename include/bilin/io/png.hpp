@@ -22,6 +22,7 @@
 // - Image, colormaps, grids and resampling live in image.hpp (included here).
 #pragma once
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -154,6 +155,23 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
                                         " codes (at most 256)"));
         t += 17 + codes;
       }
+    }
+  }
+  // stb_image 2.27 overflows an int reading a PNM header number of ten or more digits (found by
+  // tests/fuzz): check width, height and maxval first.
+  if (bytes.size() >= 2 && p[0] == 'P' && (p[1] == '5' || p[1] == '6')) {
+    std::size_t pos = 2;
+    for (int field = 0; field < 3 && pos < bytes.size(); ++field) {
+      while (pos < bytes.size() && (std::isspace(p[pos]) || p[pos] == '#')) {
+        if (p[pos] == '#')
+          while (pos < bytes.size() && p[pos] != '\n' && p[pos] != '\r') ++pos;
+        else
+          ++pos;
+      }
+      std::size_t digits = 0;
+      while (pos < bytes.size() && std::isdigit(p[pos])) ++pos, ++digits;
+      if (digits > 9) throw Error("read_image", msg(source, ": PNM header number before byte ", pos, " is too large"));
+      if (digits == 0) break;
     }
   }
   int w = 0, h = 0, file_channels = 0;
