@@ -21,6 +21,11 @@
 //   validates it and throws bilin::Error("load_bpe", "<file>:<line>: <what is wrong>") for a
 //   bad magic/version, a merge that references an id not yet defined, a duplicate merge or
 //   special, wrong counts, a truncated file (missing "end" line) or trailing content.
+// - load() limits, checked before the memory is allocated: the header's merge and special
+//   counts must fit in the file (a merge line takes at least 4 bytes, a special line 10), and a
+//   merged token may be at most kMaxTokenBytes (64 KiB) long and all tokens together at most
+//   kMaxVocabBytes (256 MiB) — merges can double a token's length each time, so a small file
+//   could otherwise describe an exponentially large vocabulary.
 // - The object is immutable after construction; encode/decode are const and thread-safe (the
 //   chunk cache lives inside one encode call).
 #pragma once
@@ -202,6 +207,8 @@ class BpeTokenizer {
   static constexpr const char* kMagic = "bilin-bpe";
   static constexpr int kVersion = 1;
   static constexpr const char* kPretokenizer = "bilin-v1";
+  static constexpr std::uint64_t kMaxTokenBytes = 1 << 16;   // load() limits (see the contract)
+  static constexpr std::uint64_t kMaxVocabBytes = 1 << 28;
 
   using Merge = std::pair<token_t, token_t>;
 
@@ -626,11 +633,17 @@ inline BpeTokenizer BpeTokenizer::parse(std::string_view content, const std::str
   const std::uint64_t n_specials = parse_u64(header("specials"), "specials");
   if (n_merges > (1u << 26) || n_specials > (1u << 16))
     throw fail(msg("implausible counts: ", n_merges, " merges, ", n_specials, " specials"));
+  if (n_merges * 4 + n_specials * 10 > content.size())
+    throw fail(msg("the header claims ", n_merges, " merges and ", n_specials, " specials, which need at least ",
+                   n_merges * 4 + n_specials * 10, " bytes, but the file has ", content.size(), " (truncated?)"));
   if (vocab != 256 + n_merges + n_specials)
     throw fail_at(vocab_line, msg("vocab_size ", vocab, " != 256 + merges ", n_merges, " + specials ", n_specials));
 
   std::vector<Merge> merges;
   merges.reserve(n_merges);
+  std::vector<std::uint32_t> token_len(256, 1);  // byte length of each id defined so far
+  token_len.reserve(256 + n_merges);
+  std::uint64_t vocab_bytes = 256;
   std::unordered_map<std::uint64_t, std::size_t> first_line;
   for (std::uint64_t k = 0; k < n_merges; ++k) {
     if (!next_line(line)) throw fail(msg("file ends after ", k, " of ", n_merges, " merges (truncated?)"));
@@ -643,6 +656,15 @@ inline BpeTokenizer BpeTokenizer::parse(std::string_view content, const std::str
                      ", which is not defined before this merge (ids < ", 256 + k, ")"));
     const auto [fit, fresh] = first_line.emplace(detail::pair_key(static_cast<token_t>(a), static_cast<token_t>(b)), line_no);
     if (!fresh) throw fail(msg("duplicate merge (", a, ", ", b, "), first given on line ", fit->second));
+    const std::uint64_t len = std::uint64_t{token_len[a]} + token_len[b];
+    if (len > kMaxTokenBytes)
+      throw fail(msg("merge ", k, " (", a, ", ", b, ") makes a token of ", len, " bytes, over the ", kMaxTokenBytes,
+                     "-byte limit"));
+    vocab_bytes += len;
+    if (vocab_bytes > kMaxVocabBytes)
+      throw fail(msg("merge ", k, " brings the vocabulary to ", vocab_bytes, " bytes, over the ", kMaxVocabBytes,
+                     "-byte limit"));
+    token_len.push_back(static_cast<std::uint32_t>(len));
     merges.emplace_back(static_cast<token_t>(a), static_cast<token_t>(b));
   }
   std::vector<std::string> specials;

@@ -33,6 +33,9 @@
 //   without its unk_token, an unsupported normalizer / pre-tokenizer / post-processor / decoder
 //   type, a template naming an unknown special token, ill-typed keys; decode of an id outside
 //   the vocabulary.
+// - Limits: a token id (model.vocab or added_tokens) must be below kMaxTokenId (2^21; the largest
+//   published vocabularies have about 2^18 entries), checked before the id table grows, so a
+//   file claiming id 10^15 is an error naming the key and token rather than a huge allocation.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -130,6 +133,7 @@ class HfTokenizer {
       if (a.content == token) return a.id;
     return std::nullopt;
   }
+  static constexpr std::int64_t kMaxTokenId = std::int64_t{1} << 21;  // see the contract's limits
   std::size_t vocab_size() const { return tokens_.size(); }
   std::int64_t unk_id() const { return unk_id_; }
   bool is_special(std::int64_t id) const {
@@ -185,6 +189,8 @@ class HfTokenizer {
     for (const auto& [tok, id] : vocab->as_object()) {
       BILIN_CHECK(id.is_int() && id.as_int() >= 0, kOp, src, ": key 'model.vocab' maps '", tok,
                   "' to ", id.dump(), ", not a non-negative integer id");
+      BILIN_CHECK(id.as_int() < kMaxTokenId, kOp, src, ": key 'model.vocab' maps '", tok, "' to id ", id.as_int(),
+                  ", over the limit of ", kMaxTokenId, " ids");
       tk.vocab_[tok] = id.as_int();
       tk.set_token(id.as_int(), tok);
     }
@@ -202,6 +208,8 @@ class HfTokenizer {
         AddedToken t;
         t.content = key(a, "content", JsonKind::String, true, src)->as_string();
         t.id = key(a, "id", JsonKind::Int, true, src)->as_int();
+        BILIN_CHECK(t.id >= 0 && t.id < kMaxTokenId, kOp, src, ": key 'added_tokens' gives '", t.content, "' id ", t.id,
+                    ", outside 0..", kMaxTokenId - 1);
         const auto* sp = key(a, "special", JsonKind::Bool, false, src);
         t.special = sp && sp->as_bool();
         tk.set_token(t.id, t.content);
@@ -341,6 +349,12 @@ class HfTokenizer {
     } else {
       fail(src, "key 'post_processor.type' = \"", t, "\" is not supported (TemplateProcessing, BertProcessing)");
     }
+    // Every id the template inserts must name a token, or encode() would return ids that
+    // decode() and id_to_token() refuse (found by tests/fuzz).
+    for (const TemplatePiece& tp : template_)
+      for (std::int64_t id : tp.ids)
+        BILIN_CHECK(id >= 0 && static_cast<std::size_t>(id) < tokens_.size() && has_token_[static_cast<std::size_t>(id)],
+                    kOp, src, ": key 'post_processor' inserts id ", id, ", which is not in the vocabulary");
   }
 
   static bool is_cjk(char32_t c) {

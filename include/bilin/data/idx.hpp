@@ -7,6 +7,10 @@
 //   uint32 extents. It validates the two zero bytes, the type code (only 0x08 is supported),
 //   ndim, and that the data length is exactly the product of the extents — a short file and a
 //   file with bytes past the end are both errors.
+// - Size limits, checked on the header before the tensor is allocated: at most 16 GiB of data;
+//   a plain file's size must equal header + data exactly; a gzip file cannot hold more than
+//   kIdxMaxGzipRatio (1032, deflate's maximum compression ratio) times its compressed size, so a
+//   small file claiming 2^31 rows is refused instead of allocating what it claims.
 // - read_idx_images(path) additionally requires magic 0x00000803 ([N, rows, cols]) and
 //   read_idx_labels(path) 0x00000801 ([N]); the check happens on the header, before any data.
 // - Every failure throws bilin::Error("read_idx", ...) whose message starts with the path and
@@ -55,6 +59,8 @@
 #include "../io/atomic_file.hpp"
 
 namespace bilin::data {
+
+inline constexpr std::uint64_t kIdxMaxGzipRatio = 1032;
 
 namespace detail {
 
@@ -224,10 +230,12 @@ inline IdxHeader read_idx_header(IdxStream& in, std::uint32_t expect_magic, cons
     else if (!too_big && total > kLimit / e) too_big = true;
     else if (!too_big) total *= e;
   }
-  if (zero) total = 0;
-  else if (too_big || total > kLimit)
+  // The non-zero extents are bounded even when another extent is zero: the shape's element
+  // count is computed in int64 elsewhere and must not overflow.
+  if (too_big || total > kLimit)
     throw Error("read_idx", msg(path, ": implausible dimensions ", dims_text(h.dims), " in the header at offset 4 (",
-                                "more than 16 GiB of data)"));
+                                zero ? "the non-zero extents multiply to " : "", "more than 16 GiB of data)"));
+  if (zero) total = 0;
   h.data_bytes = total;
   return h;
 }
@@ -247,6 +255,11 @@ inline Tensor<std::uint8_t> read_idx_checked(const std::string& path, std::uint3
                                 expected_total, " (", layout, "); ", in.file_size() - expected_total,
                                 " extra bytes start at byte ", expected_total));
   }
+  // deflate never expands more than 1032:1 (plus the gzip trailer), so a claim beyond that is a lie.
+  if (in.compressed() && expected_total > kIdxMaxGzipRatio * in.file_size() + 64)
+    throw Error("read_idx", msg(path, ": header at offset 4 claims ", expected_total, " decompressed bytes (", layout,
+                                ") but a ", in.file_size(), "-byte gzip file can hold at most ",
+                                kIdxMaxGzipRatio * in.file_size() + 64));
   auto t = Tensor<std::uint8_t>::empty(h.dims);
   const std::size_t got = in.read(t.data(), static_cast<std::size_t>(h.data_bytes));
   if (got < h.data_bytes)

@@ -9,6 +9,11 @@
 //   reason ("expected ':' after object key"). Nesting deeper than 512 levels is refused instead
 //   of overflowing the stack. Integers without fraction/exponent that fit int64 stay exact;
 //   other numbers become double. Duplicate keys are kept (find() returns the first).
+// - Size limits, checked before the memory is committed so a hostile or corrupt file gives an
+//   error instead of std::bad_alloc: a document longer than kMaxDocumentBytes (256 MiB) is
+//   refused at offset 0, and a string value or key longer than kMaxStringBytes (16 MiB, far
+//   beyond any config, tokenizer or checkpoint header entry) at the offset of its opening quote.
+//   io/json_file.hpp checks the file size against the same document limit before reading.
 // - dump() writes compact JSON (indent < 0) or pretty JSON (indent spaces per level). Doubles
 //   use the shortest text that reads back to the same value (std::to_chars), so no precision is
 //   lost. JSON cannot represent NaN or infinity: they are written as null. Strings are escaped
@@ -33,6 +38,9 @@
 #include "../core/error.hpp"
 
 namespace bilin::json {
+
+inline constexpr std::size_t kMaxDocumentBytes = std::size_t{256} << 20;
+inline constexpr std::size_t kMaxStringBytes = std::size_t{16} << 20;
 
 class ParseError : public Error {
  public:
@@ -214,6 +222,8 @@ inline std::string quote(std::string_view s) {
 // Shortest decimal text that parses back to exactly d; "null" for NaN/infinity.
 inline std::string format_number(double d) {
   if (!std::isfinite(d)) return "null";
+  // "-0" would read back as the integer 0 and lose the sign (found by tests/fuzz).
+  if (d == 0 && std::signbit(d)) return "-0.0";
   char buf[64];
   const auto r = std::to_chars(buf, buf + sizeof buf, d);
   return std::string(buf, r.ptr);
@@ -287,6 +297,9 @@ class Parser {
   explicit Parser(std::string_view s) : s_(s) {}
 
   Value parse_document() {
+    if (s_.size() > kMaxDocumentBytes)
+      fail("document of " + std::to_string(s_.size()) + " bytes exceeds the " + std::to_string(kMaxDocumentBytes >> 20) +
+           " MiB limit");
     skip_ws();
     Value v = parse_value(0);
     skip_ws();
@@ -397,10 +410,15 @@ class Parser {
     return v;
   }
   std::string parse_string() {
+    const std::size_t start = pos_;
     ++pos_;  // opening quote
     std::string out;
     while (true) {
       if (pos_ >= s_.size()) fail("unterminated string");
+      if (out.size() > kMaxStringBytes) {
+        pos_ = start;
+        fail("string longer than the " + std::to_string(kMaxStringBytes >> 20) + " MiB limit");
+      }
       const auto c = static_cast<unsigned char>(s_[pos_]);
       if (c == '"') {
         ++pos_;

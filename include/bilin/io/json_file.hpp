@@ -2,10 +2,14 @@
 //
 // Contract: read_json_file(path, op) returns the parsed document; an unreadable file or invalid
 // JSON throws bilin::Error(op, "<path>: ...") naming the file and, for a syntax error, the byte
-// offset and reason. require_key / optional_key read one member of an object and throw
+// offset and reason. A file larger than json::kMaxDocumentBytes is refused from its size alone,
+// before any of it is read. require_key / optional_key read one member of an object and throw
 // bilin::Error(op, "<path>: key '<key>' ...") when it is missing (require_key) or of the wrong
 // JSON type, so a config file's errors always name the file and the key.
 #pragma once
+#include <sys/stat.h>
+
+#include <cstdint>
 #include <string>
 
 #include "atomic_file.hpp"
@@ -14,6 +18,11 @@
 namespace bilin::io {
 
 inline json::Value read_json_file(const std::string& path, const char* op) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<std::uint64_t>(st.st_size) > json::kMaxDocumentBytes)
+    throw Error(op, msg(path, ": file of ", st.st_size, " bytes exceeds the ", json::kMaxDocumentBytes >> 20,
+                        " MiB limit for a JSON document"));
   const std::string text = read_file(path, op);
   try {
     return json::parse(text);

@@ -9,13 +9,22 @@
 //   any alpha composited over white (a transparent background reads as paper, not as ink).
 //   A missing file, an unknown format or a damaged image throws bilin::Error("read_image",
 //   "<path>: ...") including stb_image's failure reason.
+// - Size limits, checked on the header (stbi_info) before any pixel memory is allocated: each
+//   side at most kMaxImageSide (32768) and width × height at most kMaxImagePixels (2^26, 64
+//   megapixels; decode_image takes a smaller max_pixels for callers that want one). A small
+//   file claiming 65535 × 65535 pixels is an error naming the dimensions, never an allocation
+//   of what it claims. Every PNG chunk must fit in the file (stb_image would otherwise grow a
+//   buffer to a chunk's claimed length first).
 // - stb_image and stb_image_write are compiled into every translation unit that includes this
 //   header as `static` functions (STB_IMAGE_STATIC, STB_IMAGE_WRITE_STATIC), so a header-only
 //   bilin never produces duplicate symbols. Consequence: in a translation unit that includes
 //   this header, do not also include <stb_image.h> / <stb_image_write.h> yourself.
 // - Image, colormaps, grids and resampling live in image.hpp (included here).
 #pragma once
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +38,11 @@
 #endif
 
 #define STB_IMAGE_STATIC
+// Zeroed allocations: stb_image 2.27 leaves the rest of a truncated PNM's pixel buffer unwritten,
+// and decoding the same bytes twice gave different pixels (found by tests/fuzz).
+#define STBI_MALLOC(sz) std::calloc(1, sz)
+#define STBI_REALLOC(p, newsz) std::realloc(p, newsz)
+#define STBI_FREE(p) std::free(p)
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO
 #define STBI_ONLY_PNG
@@ -62,6 +76,9 @@
 
 namespace bilin::io {
 
+inline constexpr int kMaxImageSide = 1 << 15;
+inline constexpr std::uint64_t kMaxImagePixels = std::uint64_t{1} << 26;
+
 inline std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int w, int h, int channels) {
   BILIN_CHECK(w > 0 && h > 0, "write_png", "image must be at least 1x1, got ", w, "x", h);
   BILIN_CHECK(channels >= 1 && channels <= 4, "write_png", "channels must be 1..4, got ", channels);
@@ -89,17 +106,92 @@ inline void write_png(const std::string& path, const std::uint8_t* pixels, int w
 inline void write_png(const std::string& path, const Image& img) { write_file_atomic(path, encode_png(img)); }
 
 // Decode an in-memory image; `source` names it in errors.
-inline Image decode_image(std::string_view bytes, int channels = 0, const std::string& source = "<memory>") {
+inline Image decode_image(std::string_view bytes, int channels = 0, const std::string& source = "<memory>",
+                          std::uint64_t max_pixels = kMaxImagePixels) {
   BILIN_CHECK(channels >= 0 && channels <= 4, "read_image", "channels must be 0..4, got ", channels);
   BILIN_CHECK(!bytes.empty(), "read_image", source, ": file is empty");
   BILIN_CHECK(bytes.size() < (1ull << 31), "read_image", source, ": file is too large (", bytes.size(), " bytes)");
-  int w = 0, h = 0, file_channels = 0;
+  const auto check_size = [&](std::uint64_t w, std::uint64_t h) {
+    const auto side = static_cast<std::uint64_t>(kMaxImageSide);
+    if (w > side || h > side || w * h > max_pixels)
+      throw Error("read_image", msg(source, ": the header claims a ", w, "x", h, " image; the limit is ", kMaxImageSide,
+                                    " pixels a side and ", max_pixels, " pixels in all"));
+  };
   const auto* p = reinterpret_cast<const stbi_uc*>(bytes.data());
+  // A PNG's size is read here too: stb_image's probe refuses very large PNGs with only
+  // "unknown image type", which would not tell the user what was wrong.
+  if (bytes.size() >= 24 && bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8) &&
+      bytes.substr(12, 4) == "IHDR") {
+    const auto be32 = [&](std::size_t o) {
+      return std::uint64_t{p[o]} << 24 | std::uint64_t{p[o + 1]} << 16 | std::uint64_t{p[o + 2]} << 8 | p[o + 3];
+    };
+    check_size(be32(16), be32(20));
+    // stb_image grows its buffer to a chunk's claimed length before reading it, so a 60-byte
+    // file claiming a 700 MB IDAT chunk would allocate that (found by tests/fuzz): every chunk
+    // must fit in the file.
+    for (std::size_t pos = 8; pos + 8 <= bytes.size();) {
+      const std::uint64_t len = be32(pos);
+      if (len + 12 > bytes.size() - pos)
+        throw Error("read_image", msg(source, ": PNG chunk '", bytes.substr(pos + 4, 4), "' at byte ", pos, " claims ", len,
+                                      " bytes but the file has ", bytes.size() - pos, " bytes from there (truncated?)"));
+      if (bytes.substr(pos + 4, 4) == "IEND") break;
+      pos += 12 + static_cast<std::size_t>(len);
+    }
+  }
+  // stb_image 2.27 indexes past its 257-entry Huffman size table when a JPEG DHT table declares
+  // more than 256 codes (found by tests/fuzz): check the tables' code counts before decoding.
+  if (bytes.size() >= 4 && p[0] == 0xFF && p[1] == 0xD8) {
+    // every DHT marker (FF C4) in the file: inside entropy-coded data a 0xFF byte is always
+    // followed by 0x00 or a marker, so this finds the tables of later scans too
+    for (std::size_t pos = 2; pos + 4 <= bytes.size(); ++pos) {
+      if (p[pos] != 0xFF || p[pos + 1] != 0xC4) continue;
+      const std::size_t len = std::size_t{p[pos + 2]} << 8 | p[pos + 3];
+      const std::size_t end = std::min(bytes.size(), pos + 2 + len);
+      for (std::size_t t = pos + 4; t + 17 <= end;) {
+        std::size_t codes = 0;
+        for (std::size_t k = 1; k <= 16; ++k) codes += p[t + k];
+        if (codes > 256)
+          throw Error("read_image", msg(source, ": JPEG Huffman table at byte ", t, " declares ", codes,
+                                        " codes (at most 256)"));
+        t += 17 + codes;
+      }
+    }
+  }
+  // stb_image 2.27 overflows an int reading a PNM header number of ten or more digits (found by
+  // tests/fuzz): check width, height and maxval first.
+  if (bytes.size() >= 2 && p[0] == 'P' && (p[1] == '5' || p[1] == '6')) {
+    std::size_t pos = 2;
+    for (int field = 0; field < 3 && pos < bytes.size(); ++field) {
+      while (pos < bytes.size() && (std::isspace(p[pos]) || p[pos] == '#')) {
+        if (p[pos] == '#')
+          while (pos < bytes.size() && p[pos] != '\n' && p[pos] != '\r') ++pos;
+        else
+          ++pos;
+      }
+      std::size_t digits = 0;
+      while (pos < bytes.size() && std::isdigit(p[pos])) ++pos, ++digits;
+      if (digits > 9) throw Error("read_image", msg(source, ": PNM header number before byte ", pos, " is too large"));
+      if (digits == 0) break;
+    }
+  }
+  int w = 0, h = 0, file_channels = 0;
   const int n = static_cast<int>(bytes.size());
   if (!stbi_info_from_memory(p, n, &w, &h, &file_channels))
     throw Error("read_image", msg(source, ": not a readable PNG, JPEG, BMP, GIF or PNM image (stb_image: ",
                                   stbi_failure_reason(), ")"));
-  stbi_uc* data = stbi_load_from_memory(p, n, &w, &h, &file_channels, channels);
+  // stb's PNM probe reads a garbled size as 0 and "decodes" an empty image (found by tests/fuzz)
+  if (w <= 0 || h <= 0 || file_channels < 1 || file_channels > 4)
+    throw Error("read_image", msg(source, ": the header gives a ", w, "x", h, " image with ", file_channels,
+                                  " channels; not a readable image"));
+  check_size(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h));
+  // stb_image 2.27 converts the channel count of a 16-bit PNM as if it were 8-bit and then
+  // reads past the buffer (found by tests/fuzz): decode such files with their own channel
+  // count and convert the 8-bit result afterwards.
+  const bool pnm16 = bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6') &&
+                     stbi_is_16_bit_from_memory(p, n);
+  stbi_uc* data = stbi_load_from_memory(p, n, &w, &h, &file_channels, pnm16 ? 0 : channels);
+  if (data && pnm16 && channels && channels != file_channels)
+    data = stbi__convert_format(data, file_channels, channels, static_cast<unsigned>(w), static_cast<unsigned>(h));
   if (!data)
     throw Error("read_image", msg(source, ": cannot decode the ", w, "x", h, " image (stb_image: ",
                                   stbi_failure_reason(), ")"));

@@ -24,6 +24,10 @@
 //   integer shape, data_offsets inside the data section, shape product × dtype size equal to
 //   the offset span, and tensors tiling the data section exactly (no gaps, no overlap, nothing
 //   after the last tensor). Failures throw bilin::Error("load_safetensors", "<path>: ...").
+// - Size limits, checked before anything is allocated: the header length must fit in the file
+//   and be at most kMaxSafetensorsHeaderBytes (100 MB, the reference implementation's limit);
+//   every tensor's shape × dtype size must equal its data_offsets span inside the file, so a
+//   header claiming a 1 TB tensor in a small file is an error naming the tensor and the offsets.
 // - Loading also accepts F16, BF16 (→ float), BOOL (→ uint8), I8, I16 (→ int32), U32, U64
 //   (→ int64; U64 values above INT64_MAX are an error) so PyTorch checkpoints in those dtypes
 //   load; AnyTensor::file_dtype() keeps the dtype that was in the file. Saving writes the six
@@ -58,6 +62,8 @@
 #include "json.hpp"
 
 namespace bilin::io {
+
+inline constexpr std::uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 
 template <class T>
 inline constexpr bool is_safetensors_type_v =
@@ -348,6 +354,8 @@ inline SafetensorsHeader parse_safetensors_header(std::string_view bytes, const 
     fail("header length ", n, " (bytes 0-7) runs past the end of the file (", size, " bytes, so at most ", size - 8,
          " header bytes)");
   if (n < 2) fail("header length ", n, " (bytes 0-7) is too small for a JSON object");
+  if (n > kMaxSafetensorsHeaderBytes)
+    fail("header length ", n, " (bytes 0-7) exceeds the ", kMaxSafetensorsHeaderBytes, "-byte limit");
   const std::string_view header = bytes.substr(8, n);
   if (header[0] != '{') fail("header at byte 8 does not start with '{'");
   SafetensorsHeader h;
@@ -400,8 +408,10 @@ inline SafetensorsSpan check_safetensors_entry(const std::string& name, const js
     else if (!too_big && count > kLimit / x) too_big = true;
     else if (!too_big) count *= x;
   }
+  // Checked even when an extent is zero: the element count of the other extents is computed in
+  // int64 elsewhere and must not overflow.
+  if (too_big) fail("tensor '", name, "': shape ", sh->dump(), " is too large");
   if (zero) count = 0;
-  else if (too_big) fail("tensor '", name, "': shape ", sh->dump(), " is too large");
   const std::int64_t b = of->at(0).as_int(), e = of->at(1).as_int();
   if (b < 0 || e < b) fail("tensor '", name, "': data_offsets [", b, ", ", e, "] are not an increasing pair");
   if (static_cast<std::uint64_t>(e) > data_size)
@@ -536,6 +546,8 @@ inline std::map<std::string, std::string> read_checkpoint_metadata(const std::st
   for (int i = 7; i >= 0; --i) n = n << 8 | len[i];
   BILIN_CHECK(n <= size - 8, "read_checkpoint_metadata", path, ": header length ", n, " (offset 0) exceeds the ",
               size - 8, " bytes after it");
+  BILIN_CHECK(n <= kMaxSafetensorsHeaderBytes, "read_checkpoint_metadata", path, ": header length ", n,
+              " (offset 0) exceeds the ", kMaxSafetensorsHeaderBytes, "-byte limit");
   std::string header(static_cast<std::size_t>(n), '\0');
   BILIN_CHECK(static_cast<bool>(in.read(header.data(), static_cast<std::streamsize>(n))), "read_checkpoint_metadata",
               path, ": could not read the ", n, "-byte header at offset 8");
@@ -572,6 +584,8 @@ class SafetensorsReader {
     const std::uint64_t n = detail::load_le<std::uint64_t>(len);
     if (n > size - 8)
       fail("header length ", n, " (bytes 0-7) runs past the end of the file (", size, " bytes)");
+    if (n > kMaxSafetensorsHeaderBytes)
+      fail("header length ", n, " (bytes 0-7) exceeds the ", kMaxSafetensorsHeaderBytes, "-byte limit");
     std::string head(8 + static_cast<std::size_t>(n), '\0');
     std::memcpy(head.data(), len, 8);
     if (!in_.read(head.data() + 8, static_cast<std::streamsize>(n))) fail("could not read the ", n, "-byte header");
@@ -619,6 +633,9 @@ class SafetensorsReader {
   void read_into(const std::string& name, T* dst) {
     static_assert(std::is_floating_point_v<T>, "read_into: T must be floating");
     const Entry& e = entry(name);
+    // the dtype is checked before the copy loop, so an empty integer tensor is refused too
+    if (e.dtype != "F32" && e.dtype != "F64" && e.dtype != "BF16" && e.dtype != "F16")
+      detail::load_fail(path_, "tensor '", name, "' has dtype ", e.dtype, "; expected a floating dtype (F32, BF16, F16, F64)");
     in_.clear();
     in_.seekg(static_cast<std::streamoff>(e.begin));
     const std::size_t esize = detail::find_dtype(e.dtype)->size, n = e.bytes / esize;

@@ -83,7 +83,7 @@ class AdamW : public Optimizer<T> {
         BILIN_CHECK(r.ec == std::errc() && r.ptr == name.data() + name.size() && i < param_steps_.size() &&
                         t.numel() == 1,
                     "adamw", "bad state entry '", name, "' (", param_steps_.size(), " parameters)");
-        param_steps_[i] = static_cast<std::int64_t>(t.item());
+        param_steps_[i] = this->step_count(t.item(), name);
       }
   }
   std::map<std::string, std::string> hyper_state() const override {

@@ -21,6 +21,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -67,7 +68,7 @@ class Optimizer {
     for (const auto& [name, t] : sd)
       if (name == "step") {
         BILIN_CHECK(t.numel() == 1, "optimizer", "'step' must hold one value, got shape ", to_string(t.shape()));
-        steps_ = static_cast<std::int64_t>(t.item());
+        steps_ = step_count(t.item(), name);
       }
   }
   // Exact learning rate and step count as text (shortest round-trip form).
@@ -94,6 +95,14 @@ class Optimizer {
   }
 
  protected:
+  // A step count stored as a tensor value (a loaded checkpoint): a non-negative integer that the
+  // element type holds exactly; anything else (NaN, 1e30, -1, 2.5) is a corrupt file, not a count.
+  static std::int64_t step_count(T v, const std::string& name) {
+    BILIN_CHECK(v >= T(0) && v <= static_cast<T>(std::int64_t{1} << std::numeric_limits<T>::digits) &&
+                    v == static_cast<T>(static_cast<std::int64_t>(v)),
+                "optimizer", "state '", name, "' must hold a step count (a non-negative integer), got ", v);
+    return static_cast<std::int64_t>(v);
+  }
   // Per-parameter buffer (zeros, parameter's shape), created on first use like PyTorch's lazy state.
   static Tensor<T>& buffer_for(std::vector<Tensor<T>>& bufs, std::size_t i, const Tensor<T>& like) {
     if (bufs.size() < i + 1) bufs.resize(i + 1);

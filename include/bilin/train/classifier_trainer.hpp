@@ -411,20 +411,33 @@ class ClassifierTrainer {
       BILIN_CHECK(it != m.end(), "resume", path, ": checkpoint lacks '", k, "'");
       return it->second;
     };
+    auto integer = [&](const char* k) {  // std::stoll would throw std::invalid_argument, not bilin::Error
+      const std::string& s = get(k);
+      std::int64_t v = 0;
+      const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+      BILIN_CHECK(r.ec == std::errc() && r.ptr == s.data() + s.size() && v >= 0, "resume", path, ": metadata '", k,
+                  "' = '", s, "' is not a non-negative integer");
+      return v;
+    };
     data::DataLoader::Position pos;
-    pos.epoch = std::stoll(get("train.epoch"));
-    pos.batch = std::stoll(get("train.batch"));
+    pos.epoch = integer("train.epoch");
+    pos.batch = integer("train.batch");
     loader_->seek(pos);
     stats_.loss_sum = detail::parse_exact(get("train.loss_sum"), "train.loss_sum");
     stats_.acc_sum = detail::parse_exact(get("train.acc_sum"), "train.acc_sum");
-    stats_.batches = std::stoll(get("train.batches"));
-    stats_.samples = std::stoll(get("train.samples"));
+    stats_.batches = integer("train.batches");
+    stats_.samples = integer("train.samples");
     // Checkpoints written before the dropout / model-noise state was saved lack "train.rng".
     if (const auto it = m.find("train.rng"); it != m.end()) {
       std::vector<std::uint64_t> counters;
-      for (std::size_t p = 0; p < it->second.size();) {
-        const std::size_t q = std::min(it->second.find(',', p), it->second.size());
-        counters.push_back(std::stoull(it->second.substr(p, q - p)));
+      const std::string& s = it->second;
+      for (std::size_t p = 0; p < s.size();) {
+        const std::size_t q = std::min(s.find(',', p), s.size());
+        std::uint64_t c = 0;
+        const auto r = std::from_chars(s.data() + p, s.data() + q, c);
+        BILIN_CHECK(r.ec == std::errc() && r.ptr == s.data() + q && q > p, "resume", path,
+                    ": metadata 'train.rng' = '", s, "' is not a comma-separated list of counters");
+        counters.push_back(c);
         p = q + 1;
       }
       model_->set_rng_counters(counters);

@@ -21,7 +21,9 @@
 //   exact base-10000 frequencies). Each tensor is copied once, from the file straight
 //   into the model's parameter (io::SafetensorsReader). With bias, MLP biases are required, and
 //   a qkv / o bias is used when the file has one (the released code has none in attention, the
-//   later code a qkv bias only).
+//   later code a qkv bias only). Before the model is allocated, config.json's sizes are checked
+//   against the file: d_model = wte's width, n_layer × 2 × d_model × d_hidden two-byte weights
+//   must fit in model.safetensors, and n_ctx ≤ kOfficialMaxContext (2^20).
 // - save_official_lm(folder, model, extra) writes the same layout (config.json with the official
 //   keys plus `extra`, model.safetensors F32 with the official names and the rotary buffer), each
 //   file atomically, so the official PyTorch code loads a bilin-trained model. Models the
@@ -48,6 +50,7 @@
 namespace bilin::train {
 
 inline constexpr const char* kOfficialOp = "official_lm";
+inline constexpr index_t kOfficialMaxContext = index_t{1} << 20;
 
 // The rotary buffer as the official code computes it: 1 / 10000^(2i/d_head), i < d_head/2.
 inline std::vector<float> official_inv_freq(index_t d_head) {
@@ -158,6 +161,19 @@ inline std::shared_ptr<nn::Transformer<float>> load_official_lm(const std::strin
   const Shape& wte = file.shape("transformer.wte.weight");
   if (wte.size() != 2) fail("transformer.wte.weight must be [n_vocab, d_model], got ", to_string(wte));
   nn::TransformerConfig c = official_lm_config(cj, cfg_path, wte[0]);
+  // Sizes the model would allocate are checked against the file before it is built (a
+  // config.json claiming d_hidden 10^9 must not allocate terabytes, found by tests/fuzz):
+  // d_model is wte's width, every block's MLP holds at least two d_model x d_hidden matrices
+  // of 2-byte or wider elements, and n_ctx is at most kOfficialMaxContext positions.
+  BILIN_CHECK(wte[1] == c.d_model, kOfficialOp, cfg_path, ": key 'd_model' = ", c.d_model, " contradicts ", st_path,
+              ", whose transformer.wte.weight is ", to_string(wte));
+  const double mlp_bytes = 2.0 * 2.0 * static_cast<double>(c.n_layer) * static_cast<double>(c.d_model) *
+                           static_cast<double>(c.d_hidden);
+  BILIN_CHECK(mlp_bytes <= static_cast<double>(fs::file_size(st_path)), kOfficialOp, cfg_path, ": key 'd_hidden' = ",
+              c.d_hidden, " needs at least ", mlp_bytes, " bytes of MLP weights but ", st_path, " has ",
+              fs::file_size(st_path));
+  BILIN_CHECK(c.n_ctx <= kOfficialMaxContext, kOfficialOp, cfg_path, ": key 'n_ctx' = ", c.n_ctx, " is over the limit of ",
+              kOfficialMaxContext, " positions");
 
   // Blocks present in the file against n_layer.
   index_t blocks = 0;
