@@ -84,13 +84,13 @@ TEST_CASE("image read errors name the file and the reason", "[io][png]") {
              Contains(td.path + "/text.png") && Contains("not a readable PNG, JPEG"));
   io::write_file_atomic(td.path + "/empty.png", "");
   CHECK_THAT(error_of([&] { io::read_image(td.path + "/empty.png"); }), Contains("file is empty"));
-  // A PNG cut in half: the header parses, the pixel data does not.
+  // A PNG cut in half: its IDAT chunk claims more bytes than are left, refused before stb decodes.
   io::Image img(64, 64, 3);
   for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<std::uint8_t>(i * 7919 % 251);
   const auto png = io::encode_png(img);
   io::write_file_atomic(td.path + "/cut.png", std::string(png.begin(), png.begin() + static_cast<long>(png.size() / 2)));
   CHECK_THAT(error_of([&] { io::read_image(td.path + "/cut.png"); }),
-             Contains("cut.png") && Contains("cannot decode the 64x64 image"));
+             Contains("cut.png") && Contains("PNG chunk 'IDAT'") && Contains("(truncated?)"));
   CHECK_THAT(error_of([&] { io::encode_png(nullptr, 0, 5, 1); }), Contains("at least 1x1"));
   CHECK_THAT(error_of([&] { io::write_png(td.path + "/no/dir/x.png", img); }), Contains("write_file_atomic"));
 }
