@@ -139,44 +139,23 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
     }
   }
   // stb_image 2.27 indexes past its 257-entry Huffman size table when a JPEG DHT table declares
-  // more than 256 codes, counting bytes past the end of the file as zeros (found by tests/fuzz):
-  // walk the marker segments (skipping APPn payloads and entropy-coded data, where the bytes
-  // FF C4 may occur) and check every DHT table, complete, before decoding.
+  // more than 256 codes, reading bytes past the end of the file as zeros (both found by
+  // tests/fuzz): check the tables' code counts the same way before decoding.
   if (bytes.size() >= 4 && p[0] == 0xFF && p[1] == 0xD8) {
-    const auto be16 = [&](std::size_t at) { return std::size_t{p[at]} << 8 | p[at + 1]; };
-    for (std::size_t pos = 2; pos + 4 <= bytes.size();) {
-      if (p[pos] != 0xFF) break;  // not a marker: stb reports the corrupt stream itself
-      const unsigned marker = p[pos + 1];
-      if (marker == 0xFF) {  // fill byte
-        ++pos;
-        continue;
+    // every DHT marker (FF C4) in the file: inside entropy-coded data a 0xFF byte is always
+    // followed by 0x00 or a marker, so this finds the tables of later scans too
+    for (std::size_t pos = 2; pos + 4 <= bytes.size(); ++pos) {
+      if (p[pos] != 0xFF || p[pos + 1] != 0xC4) continue;
+      const std::size_t len = std::size_t{p[pos + 2]} << 8 | p[pos + 3];
+      const std::size_t end = std::min(bytes.size(), pos + 2 + len);
+      for (std::size_t t = pos + 4; t < end;) {
+        std::size_t codes = 0;
+        for (std::size_t k = 1; k <= 16 && t + k < bytes.size(); ++k) codes += p[t + k];
+        if (codes > 256)
+          throw Error("read_image", msg(source, ": JPEG Huffman table at byte ", t, " declares ", codes,
+                                        " codes (at most 256)"));
+        t += 17 + codes;
       }
-      if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // no length
-        pos += 2;
-        continue;
-      }
-      if (marker == 0xD9) break;  // end of image
-      const std::size_t end = pos + 2 + be16(pos + 2);
-      if (marker == 0xC4) {
-        if (end > bytes.size())
-          throw Error("read_image", msg(source, ": JPEG Huffman table segment at byte ", pos, " claims ", end - pos - 2,
-                                        " bytes but the file ends ", bytes.size() - pos - 2, " bytes after it (truncated?)"));
-        for (std::size_t t = pos + 4; t < end;) {
-          if (t + 17 > end)
-            throw Error("read_image", msg(source, ": JPEG Huffman table at byte ", t, " is cut off by its segment's end"));
-          std::size_t codes = 0;
-          for (std::size_t k = 1; k <= 16; ++k) codes += p[t + k];
-          if (codes > 256)
-            throw Error("read_image", msg(source, ": JPEG Huffman table at byte ", t, " declares ", codes,
-                                          " codes (at most 256)"));
-          t += 17 + codes;
-        }
-      }
-      pos = end;
-      if (marker == 0xDA)  // scan data runs to the next marker that is not a stuffed 0 or a restart
-        while (pos + 1 < bytes.size() &&
-               !(p[pos] == 0xFF && p[pos + 1] != 0x00 && !(p[pos + 1] >= 0xD0 && p[pos + 1] <= 0xD7)))
-          ++pos;
     }
   }
   // stb_image 2.27 overflows an int reading a PNM header number of ten or more digits (found by
