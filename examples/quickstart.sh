@@ -3,6 +3,7 @@
 # train the default model and write the analysis report and the interactive explorer page.
 #   bash examples/quickstart.sh             everything
 #   bash examples/quickstart.sh --deps-only only the apt packages
+#   bash examples/quickstart.sh --install PKG...  only these apt packages (for other scripts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -12,6 +13,7 @@ packages=(cmake g++ make pkg-config libxsimd-dev xtl-dev catch2 libstb-dev libbe
           dataset-fashion-mnist libopenblas-dev libeigen3-dev libspectra-dev liblapacke-dev
           python3-numpy python3-torch chromium chromium-driver python3-selenium
           openmpi-bin libopenmpi-dev)  # MPI: data-parallel training (optional at build time)
+[ "${1:-}" = "--install" ] && packages=("${@:2}")
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
-[ "${1:-}" = "--deps-only" ] && exit 0
+[ "${1:-}" = "--deps-only" ] || [ "${1:-}" = "--install" ] && exit 0
 
 cmake -S . -B build/release
 cmake --build build/release -j 2
