@@ -1,0 +1,76 @@
+// bilin/kernels/gemm_bf16.hpp — C(fp32) = alpha·op(A)·op(B) + beta·C with both operands
+// rounded to bfloat16 and fp32 accumulation: the mixed-precision GEMM of training.
+//
+// Contract:
+// - Same arguments, checks, errors, BLAS semantics and threading rules as kernels::gemm<float>
+//   (gemm.hpp): callers keep fp32 tensors, the kernel rounds op(A) and op(B) to the nearest
+//   bf16 (core/bf16.hpp, ties to even, subnormals to zero) while packing them.
+// - Every product of two bf16 values is exact in fp32, so the only errors are the operand
+//   rounding and the fp32 summation: for each element,
+//     |C − C_exact| ≤ |alpha|·Σ_k |a_k b_k|·(2·2⁻⁸ + 2⁻¹⁶ + K·2⁻²⁴)   (+ the beta·C rounding),
+//   where a, b are the fp32 operands (each rounding is ≤ 2⁻⁸ relative; the sum of K fp32
+//   additions is ≤ K·2⁻²⁴ relative to Σ|a b|). tests/test_gemm_bf16.cpp asserts this bound
+//   against an fp64 reference of the fp32 operands.
+// - The result is bit-identical for every thread count (as gemm<float>) and, for a given
+//   backend, for every call; backends may differ from each other by fp32 summation order.
+// - Backends, chosen once per process (bf16_backend()): "amx" (AMX-BF16 tiles, when compiled
+//   with -mamx-bf16 and the kernel grants the tile state), "avx512bf16" (vdpbf16ps, when
+//   compiled with -mavx512bf16), else "portable" (the operands rounded into fp32 copies, then
+//   the fp32 GEMM: the same numerics on every CPU). BILIN_BF16_KERNEL=amx|avx512bf16|portable
+//   in the environment forces one (an unavailable one is an error naming what is missing).
+// - gemm_prec(Precision, ...) calls gemm<float> or gemm_bf16: the one switch the ops use.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+
+#include "../core/bf16.hpp"
+#include "../core/precision.hpp"
+#include "gemm.hpp"
+
+namespace bilin::kernels {
+
+namespace gemm_bf16_detail {
+
+// op(X) as stored, rows × cols with leading dimension ld, rounded to bf16 into dst (same
+// layout, leading dimension cols).
+inline void round_copy(index_t rows, index_t cols, const float* src, index_t ld, float* dst, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) dst[r * cols + c] = round_bf16(src[r * ld + c]);
+}
+
+inline void gemm_portable(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha, const float* A,
+                          index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+                          int threads) {
+  const index_t ar = ta == Trans::N ? M : K, ac = ta == Trans::N ? K : M;
+  const index_t br = tb == Trans::N ? K : N, bc = tb == Trans::N ? N : K;
+  float* a = gemm_detail::thread_scratch<float, 10>(static_cast<std::size_t>(ar * ac));
+  float* b = gemm_detail::thread_scratch<float, 11>(static_cast<std::size_t>(br * bc));
+  round_copy(ar, ac, A, lda, a, threads);
+  round_copy(br, bc, B, ldb, b, threads);
+  gemm_detail::gemm_unchecked(ta, tb, M, N, K, alpha, a, ac, b, bc, beta, C, ldc, threads);
+}
+
+}  // namespace gemm_bf16_detail
+
+inline void gemm_bf16(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha, const float* A,
+                      index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc) {
+  gemm_detail::gemm_check("gemm_bf16", ta, tb, M, N, K, lda, ldb, ldc);
+  if (M == 0 || N == 0) return;
+  const int threads = gemm_detail::gemm_threads(M * N * K);
+  if (K == 0 || alpha == 0.0f) {
+    gemm_detail::gemm_unchecked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+    return;
+  }
+  gemm_bf16_detail::gemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+}
+
+// The precision switch: fp32 → gemm<float>, bf16 → gemm_bf16.
+inline void gemm_prec(Precision p, Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha,
+                      const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
+                      index_t ldc) {
+  if (p == Precision::bf16) gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace bilin::kernels
