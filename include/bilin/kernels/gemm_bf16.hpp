@@ -51,18 +51,45 @@ inline void gemm_portable(Trans ta, Trans tb, index_t M, index_t N, index_t K, f
   gemm_detail::gemm_unchecked(ta, tb, M, N, K, alpha, a, ac, b, bc, beta, C, ldc, threads);
 }
 
+// gemm_bf16 without argument checks; `threads` as from gemm_threads.
+inline void gemm_bf16_unchecked(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha, const float* A,
+                                index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+                                int threads) {
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == 0.0f) {
+    gemm_detail::gemm_unchecked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+    return;
+  }
+  gemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+}
+
 }  // namespace gemm_bf16_detail
 
 inline void gemm_bf16(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha, const float* A,
                       index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc) {
   gemm_detail::gemm_check("gemm_bf16", ta, tb, M, N, K, lda, ldb, ldc);
-  if (M == 0 || N == 0) return;
+  gemm_bf16_detail::gemm_bf16_unchecked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                                        gemm_detail::gemm_threads(M * N * K));
+}
+
+// As gemm_strided_batched (gemm.hpp), each product through gemm_bf16.
+inline void gemm_bf16_strided_batched(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha,
+                                      const float* A, index_t lda, index_t stride_a, const float* B, index_t ldb,
+                                      index_t stride_b, float beta, float* C, index_t ldc, index_t stride_c,
+                                      index_t batch) {
+  BILIN_CHECK(batch >= 0, "gemm_bf16_strided_batched", "negative batch=", batch);
+  gemm_detail::gemm_check("gemm_bf16_strided_batched", ta, tb, M, N, K, lda, ldb, ldc);
   const int threads = gemm_detail::gemm_threads(M * N * K);
-  if (K == 0 || alpha == 0.0f) {
-    gemm_detail::gemm_unchecked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+  if (batch > 1 && !omp_in_parallel() && threads < omp_get_max_threads()) {
+#pragma omp parallel for schedule(static)
+    for (index_t b = 0; b < batch; ++b)
+      gemm_bf16_detail::gemm_bf16_unchecked(ta, tb, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb,
+                                            beta, C + b * stride_c, ldc, 1);
     return;
   }
-  gemm_bf16_detail::gemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+  for (index_t b = 0; b < batch; ++b)
+    gemm_bf16_detail::gemm_bf16_unchecked(ta, tb, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb,
+                                          beta, C + b * stride_c, ldc, threads);
 }
 
 // The precision switch: fp32 → gemm<float>, bf16 → gemm_bf16.
@@ -71,6 +98,18 @@ inline void gemm_prec(Precision p, Trans ta, Trans tb, index_t M, index_t N, ind
                       index_t ldc) {
   if (p == Precision::bf16) gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   else gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+inline void gemm_prec_strided_batched(Precision p, Trans ta, Trans tb, index_t M, index_t N, index_t K,
+                                      float alpha, const float* A, index_t lda, index_t stride_a, const float* B,
+                                      index_t ldb, index_t stride_b, float beta, float* C, index_t ldc,
+                                      index_t stride_c, index_t batch) {
+  if (p == Precision::bf16)
+    gemm_bf16_strided_batched(ta, tb, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc, stride_c,
+                              batch);
+  else
+    gemm_strided_batched<float>(ta, tb, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc, stride_c,
+                                batch);
 }
 
 }  // namespace bilin::kernels
