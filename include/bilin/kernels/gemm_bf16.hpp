@@ -22,12 +22,67 @@
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
+#include <string>
 
 #include "../core/bf16.hpp"
 #include "../core/precision.hpp"
 #include "gemm.hpp"
+#include "gemm_bf16_driver.hpp"
 
 namespace bilin::kernels {
+
+enum class Bf16Backend { portable, avx512bf16, amx };
+
+inline const char* bf16_backend_name(Bf16Backend b) noexcept {
+  return b == Bf16Backend::amx ? "amx" : b == Bf16Backend::avx512bf16 ? "avx512bf16" : "portable";
+}
+
+// Whether this build and this machine can run the backend; if not, *why says what is missing.
+inline bool bf16_backend_available(Bf16Backend b, std::string* why = nullptr) {
+  auto no = [&](const char* reason) {
+    if (why) *why = reason;
+    return false;
+  };
+  switch (b) {
+    case Bf16Backend::portable: return true;
+    case Bf16Backend::avx512bf16:
+#if defined(BILIN_HAVE_AVX512BF16)
+      return true;
+#else
+      return no("this build has no AVX512-BF16 (compile with -march=native on a CPU that has it, or -mavx512bf16)");
+#endif
+    case Bf16Backend::amx:
+#if defined(BILIN_HAVE_AMX)
+      return gemm_bf16_detail::amx_permitted() || no("the Linux kernel did not grant the AMX tile state (arch_prctl)");
+#else
+      return no("this build has no AMX-BF16 (compile with -march=native on a CPU that has it, or -mamx-tile -mamx-bf16)");
+#endif
+  }
+  return no("unknown backend");
+}
+
+// The backend gemm_bf16 uses, chosen on first use: BILIN_BF16_KERNEL if set, else the fastest
+// available (amx, avx512bf16, portable).
+inline Bf16Backend bf16_backend() {
+  static const Bf16Backend chosen = [] {
+    if (const char* env = std::getenv("BILIN_BF16_KERNEL"); env && *env) {
+      const std::string v = env;
+      const Bf16Backend b = v == "amx"          ? Bf16Backend::amx
+                            : v == "avx512bf16" ? Bf16Backend::avx512bf16
+                            : v == "portable"   ? Bf16Backend::portable
+                                                : throw Error("gemm_bf16", msg("BILIN_BF16_KERNEL='", v,
+                                                                               "' is not amx, avx512bf16 or portable"));
+      std::string why;
+      BILIN_CHECK(bf16_backend_available(b, &why), "gemm_bf16", "BILIN_BF16_KERNEL=", v, " is not available: ", why);
+      return b;
+    }
+    for (Bf16Backend b : {Bf16Backend::amx, Bf16Backend::avx512bf16})
+      if (bf16_backend_available(b)) return b;
+    return Bf16Backend::portable;
+  }();
+  return chosen;
+}
 
 namespace gemm_bf16_detail {
 
@@ -52,23 +107,47 @@ inline void gemm_portable(Trans ta, Trans tb, index_t M, index_t N, index_t K, f
 }
 
 // gemm_bf16 without argument checks; `threads` as from gemm_threads.
-inline void gemm_bf16_unchecked(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha, const float* A,
-                                index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
-                                int threads) {
+inline void gemm_bf16_unchecked(Bf16Backend be, Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha,
+                                const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
+                                index_t ldc, int threads) {
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == 0.0f) {
     gemm_detail::gemm_unchecked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
     return;
   }
-  gemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+  switch (be) {
+#if defined(BILIN_HAVE_AMX)
+    case Bf16Backend::amx:
+      gemm_bf16_blocked<AmxBackend>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+      return;
+#endif
+#if defined(BILIN_HAVE_AVX512BF16)
+    case Bf16Backend::avx512bf16:
+      gemm_bf16_blocked<Avx512Bf16Backend>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+      return;
+#endif
+    default: gemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+  }
 }
 
 }  // namespace gemm_bf16_detail
 
+// gemm_bf16 on a given backend (tests and benchmarks compare them; an unavailable one throws).
+inline void gemm_bf16_on(Bf16Backend be, Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha,
+                         const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
+                         index_t ldc) {
+  std::string why;
+  BILIN_CHECK(bf16_backend_available(be, &why), "gemm_bf16", "backend ", bf16_backend_name(be),
+              " is not available: ", why);
+  gemm_detail::gemm_check("gemm_bf16", ta, tb, M, N, K, lda, ldb, ldc);
+  gemm_bf16_detail::gemm_bf16_unchecked(be, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                                        gemm_detail::gemm_threads(M * N * K));
+}
+
 inline void gemm_bf16(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha, const float* A,
                       index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc) {
   gemm_detail::gemm_check("gemm_bf16", ta, tb, M, N, K, lda, ldb, ldc);
-  gemm_bf16_detail::gemm_bf16_unchecked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+  gemm_bf16_detail::gemm_bf16_unchecked(bf16_backend(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
                                         gemm_detail::gemm_threads(M * N * K));
 }
 
@@ -80,15 +159,16 @@ inline void gemm_bf16_strided_batched(Trans ta, Trans tb, index_t M, index_t N, 
   BILIN_CHECK(batch >= 0, "gemm_bf16_strided_batched", "negative batch=", batch);
   gemm_detail::gemm_check("gemm_bf16_strided_batched", ta, tb, M, N, K, lda, ldb, ldc);
   const int threads = gemm_detail::gemm_threads(M * N * K);
+  const Bf16Backend be = bf16_backend();
   if (batch > 1 && !omp_in_parallel() && threads < omp_get_max_threads()) {
 #pragma omp parallel for schedule(static)
     for (index_t b = 0; b < batch; ++b)
-      gemm_bf16_detail::gemm_bf16_unchecked(ta, tb, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb,
+      gemm_bf16_detail::gemm_bf16_unchecked(be, ta, tb, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb,
                                             beta, C + b * stride_c, ldc, 1);
     return;
   }
   for (index_t b = 0; b < batch; ++b)
-    gemm_bf16_detail::gemm_bf16_unchecked(ta, tb, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb,
+    gemm_bf16_detail::gemm_bf16_unchecked(be, ta, tb, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb,
                                           beta, C + b * stride_c, ldc, threads);
 }
 

@@ -1,0 +1,113 @@
+// bilin/kernels/gemm_bf16_driver.hpp — the cache-blocked loop nest of the native bf16 GEMM.
+//
+// Contract: gemm_bf16_blocked<Backend>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+// max_threads) computes C = alpha·bf16(op(A))·bf16(op(B)) + beta·C (M, N, K ≥ 1, alpha ≠ 0)
+// with a backend of gemm_bf16_kernels.hpp on up to max_threads OpenMP threads.
+// The loop nest and the thread grid are gemm_driver.hpp's (jc → pc → shared packing of the
+// op(B) slice, barrier → each thread's rows → its A block packed → B panels → A panels), with
+// two differences: both operands are always packed (that is where they are rounded to bf16),
+// and edge tiles (rows past M, columns past N) are computed whole on zero-padded panels into a
+// local tile, then copied. The k slices (balanced, whole 32-k blocks) depend on K alone, and
+// a C element is summed by one thread in ascending slices, so results are bit-identical for
+// every thread count.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#include <omp.h>
+
+#include "gemm_bf16_kernels.hpp"
+#include "gemm_driver.hpp"
+
+namespace bilin::kernels::gemm_bf16_detail {
+
+template <class Bk>
+void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha, const float* A,
+                       index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+                       int max_threads) {
+  using gemm_detail::balanced_block;
+  using gemm_detail::ceil_div;
+  constexpr int MR = Bk::MR, NR = Bk::NR;
+  const index_t kc = balanced_block(K, Bk::KC, 32);
+  const index_t nc = balanced_block(N, Bk::NC, NR);
+  const index_t bpanel = Bk::b_panel_words(kc), apanel = Bk::a_panel_words(kc);
+  std::uint32_t* const bpack =
+      gemm_detail::thread_scratch<std::uint32_t, 20>(static_cast<std::size_t>(ceil_div(nc, NR) * bpanel));
+  const bool a_kcontig = ta == Trans::N, b_kcontig = tb == Trans::T;
+
+  auto body = [&](int tid, int nt) {
+    const index_t mpanels = ceil_div(M, MR);
+    int tm = nt;
+    while (tm > 1 && (nt % tm != 0 || mpanels < 4 * tm)) --tm;
+    const int tn = nt / tm;
+    const int ti = tid / tn, tj = tid % tn;
+    // Whole panels per thread (the packed A panels are zero-padded, so a split inside a
+    // panel would not save work).
+    const index_t row0 = mpanels * ti / tm * MR, row1 = std::min(M, mpanels * (ti + 1) / tm * MR);
+    const index_t mc = Bk::MC;
+    std::uint32_t* const apack =
+        gemm_detail::thread_scratch<std::uint32_t, 21>(static_cast<std::size_t>(mc / MR * apanel));
+    alignas(64) float tile[MR * NR];
+    Bk::begin();
+    for (index_t jc = 0; jc < N; jc += nc) {
+      const index_t ncb = std::min(nc, N - jc);
+      const index_t qn = ceil_div(ncb, NR);
+      for (index_t pc = 0; pc < K; pc += kc) {
+        const index_t kb = std::min(kc, K - pc);
+        const index_t bw = Bk::b_panel_words(kb), aw = Bk::a_panel_words(kb);
+        const float beta_eff = pc == 0 ? beta : 1.0f;
+        for (index_t q = qn * tid / nt; q < qn * (tid + 1) / nt; ++q) {
+          const index_t j = jc + q * NR;
+          const float* src = b_kcontig ? B + j * ldb + pc : B + pc * ldb + j;
+          Bk::pack_b(src, ldb, b_kcontig, 0, std::min<index_t>(NR, N - j), 0, kb, bpack + q * bw);
+        }
+        if (nt > 1) {
+#pragma omp barrier
+        }
+        const index_t q0 = qn * tj / tn, q1 = qn * (tj + 1) / tn;
+        for (index_t ic = row0; ic < row1; ic += mc) {
+          const index_t mb = std::min(mc, row1 - ic);
+          const index_t np = ceil_div(mb, MR);
+          for (index_t r = 0; r < np; ++r) {
+            const index_t i = ic + r * MR;
+            const float* src = a_kcontig ? A + i * lda + pc : A + pc * lda + i;
+            Bk::pack_a(src, lda, a_kcontig, 0, std::min<index_t>(MR, row1 - i), 0, kb, apack + r * aw);
+          }
+          for (index_t q = q0; q < q1; ++q) {
+            const std::uint32_t* bp = bpack + q * bw;
+            const index_t j = jc + q * NR;
+            const int nr = static_cast<int>(std::min<index_t>(NR, N - j));
+            for (index_t r = 0; r < np; ++r) {
+              const index_t i = ic + r * MR;
+              const int mr = static_cast<int>(std::min<index_t>(MR, mb - r * MR));
+              float* c = C + i * ldc + j;
+              if (nr == NR && mr == MR) {
+                Bk::kernel(kb, apack + r * aw, bp, alpha, beta_eff, c, ldc);
+              } else {
+                if (beta_eff != 0.0f)
+                  for (int y = 0; y < mr; ++y)
+                    for (int x = 0; x < nr; ++x) tile[y * NR + x] = c[y * ldc + x];
+                Bk::kernel(kb, apack + r * aw, bp, alpha, beta_eff, tile, NR);
+                for (int y = 0; y < mr; ++y)
+                  for (int x = 0; x < nr; ++x) c[y * ldc + x] = tile[y * NR + x];
+              }
+            }
+          }
+        }
+        if (nt > 1) {
+#pragma omp barrier
+        }
+      }
+    }
+    Bk::end();
+  };
+
+  if (max_threads > 1) {
+#pragma omp parallel num_threads(max_threads)
+    body(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+  body(0, 1);
+}
+
+}  // namespace bilin::kernels::gemm_bf16_detail
