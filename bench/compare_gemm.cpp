@@ -25,9 +25,14 @@
 //   {"shape":"MxNxK","op":"NN","threads":T,"bilin_gflops":…,"openblas_gflops":…,
 //    "openblas_core":"…","eigen_gflops":…,"peak_gflops":…, ratios and both dispatches}
 // Options: --json, --reps N, --threads 1,2, --shape MxNxK[:AB] (repeatable; AB in {N,T}²),
-//          --more (adds square 256, 512, 2048 and the op(B)=T backward shape).
+//          --more (adds square 256, 512, 2048 and the op(B)=T backward shape),
+//          --precision bf16 (bilin's bf16 GEMM beside its fp32 one and the bf16 peaks; see run_bf16):
+//   {"precision":"bf16","shape":…,"op":…,"threads":T,"backend":"amx"|"avx512bf16"|"portable",
+//    "bilin_gflops":…,"bilin_fp32_gflops":…,"peak_gflops": the chosen backend's instruction peak,
+//    "avx512bf16_gflops","avx512bf16_peak_gflops","amx_peak_gflops","fp32_peak_gflops",…}
 #include <bilin/core/random.hpp>
 #include <bilin/kernels/gemm.hpp>
+#include <bilin/kernels/gemm_bf16.hpp>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -137,6 +142,19 @@ double time_eigen(Operands& o, int threads) {
   return seconds_since(t0);
 }
 
+double time_bilin_bf16(Operands& o, int threads, bilin::kernels::Bf16Backend be) {
+  omp_set_num_threads(threads);
+  const Case& c = o.c;
+  auto call = [&] {
+    bilin::kernels::gemm_bf16_on(be, c.ta, c.tb, c.M, c.N, c.K, 1.0f, o.A.data(), c.lda(), o.B.data(), c.ldb(), 0.0f,
+                                 o.C.data(), c.N);
+  };
+  call();
+  const auto t0 = std::chrono::steady_clock::now();
+  call();
+  return seconds_since(t0);
+}
+
 // ---------------------------------------------------------------- child server
 // Protocol (one line each way): "run M N K ta tb threads" -> "<seconds> <checksum>".
 int openblas_server() {
@@ -226,11 +244,91 @@ Case parse_shape(const std::string& s) {
   return Case{M, N, K, a == 'T' ? Trans::T : Trans::N, b == 'T' ? Trans::T : Trans::N};
 }
 
+// --precision bf16: bilin's bf16 GEMM (the backend gemm_bf16 picks), the AVX512-BF16 kernel
+// when that is not the one picked, and bilin's fp32 GEMM on the same operands, interleaved;
+// the fp32, vdpbf16ps and AMX peaks measured in the same run. Debian's OpenBLAS 0.3.21 is
+// built without sbgemm, so there is no BLAS peer here (bench/compare_torch_gemm.py times
+// PyTorch's bf16 matmul).
+int run_bf16(const std::vector<Case>& cases, const std::vector<int>& thread_counts, int reps, bool json) {
+  using bilin::kernels::Bf16Backend;
+  const Bf16Backend main_be = bilin::kernels::bf16_backend();
+  const bool extra_avx = main_be != Bf16Backend::avx512bf16 && bilin::kernels::bf16_backend_available(Bf16Backend::avx512bf16);
+  struct Peaks {
+    double fp32, dot, amx;
+  };
+  auto measure_peaks = [&](int t) {
+    return Peaks{bilin_bench::fma_peak_gflops(t), bilin_bench::bf16_dot_peak_gflops(t), bilin_bench::amx_peak_gflops(t)};
+  };
+  std::vector<Peaks> peak;
+  for (int t : thread_counts) peak.push_back(measure_peaks(t));
+  struct Row {
+    Case c;
+    int threads;
+    double bf16, fp32, avx;
+  };
+  std::vector<Row> rows;
+  Operands o;
+  for (const Case& c : cases)
+    for (int threads : thread_counts) {
+      o.prepare(c);
+      time_bilin(o, threads);
+      time_bilin_bf16(o, threads, main_be);
+      if (extra_avx) time_bilin_bf16(o, threads, Bf16Backend::avx512bf16);
+      std::vector<double> t16, t32, tav;
+      for (int r = 0; r < reps; ++r)
+        for (int k = 0; k < 3; ++k) switch ((r + k) % 3) {
+            case 0: t16.push_back(time_bilin_bf16(o, threads, main_be)); break;
+            case 1: t32.push_back(time_bilin(o, threads)); break;
+            default:
+              if (extra_avx) tav.push_back(time_bilin_bf16(o, threads, Bf16Backend::avx512bf16));
+          }
+      rows.push_back({c, threads, c.flops() / median(t16) * 1e-9, c.flops() / median(t32) * 1e-9,
+                      extra_avx ? c.flops() / median(tav) * 1e-9 : 0.0});
+    }
+  for (std::size_t t = 0; t < thread_counts.size(); ++t) {
+    const Peaks p = measure_peaks(thread_counts[t]);
+    peak[t] = {std::max(peak[t].fp32, p.fp32), std::max(peak[t].dot, p.dot), std::max(peak[t].amx, p.amx)};
+  }
+  // The peak of the instruction the chosen backend runs on.
+  auto backend_peak = [&](Bf16Backend be, const Peaks& p) {
+    return be == Bf16Backend::amx ? p.amx : be == Bf16Backend::avx512bf16 ? p.dot : p.fp32;
+  };
+  std::printf("compare_gemm: bf16 operands, fp32 accumulation; median of %d interleaved rounds; backend %s; "
+              "no OpenBLAS sbgemm in this OpenBLAS\n",
+              reps, bilin::kernels::bf16_backend_name(main_be));
+  std::printf("%-16s %-3s %2s %9s %9s %8s %9s %9s %9s %8s %8s\n", "shape MxNxK", "op", "T", "bf16", "fp32",
+              "bf16/32", "peak", "%peak", "avx512bf", "%dotpk", "fp32pk");
+  for (const Row& r : rows) {
+    const std::size_t ti = std::find(thread_counts.begin(), thread_counts.end(), r.threads) - thread_counts.begin();
+    const Peaks& p = peak[ti];
+    const double bp = backend_peak(main_be, p);
+    std::printf("%-16s %-3s %2d %9.1f %9.1f %8.2f %9.1f %8.1f%% %9.1f %7.1f%% %8.1f\n", r.c.shape().c_str(),
+                r.c.op().c_str(), r.threads, r.bf16, r.fp32, r.bf16 / r.fp32, bp, 100.0 * r.bf16 / bp,
+                extra_avx ? r.avx : r.bf16, p.dot > 0 ? 100.0 * (extra_avx ? r.avx : r.bf16) / p.dot : 0.0, p.fp32);
+  }
+  if (json)
+    for (const Row& r : rows) {
+      const std::size_t ti = std::find(thread_counts.begin(), thread_counts.end(), r.threads) - thread_counts.begin();
+      const Peaks& p = peak[ti];
+      const double bp = backend_peak(main_be, p);
+      const double avx = extra_avx ? r.avx : main_be == Bf16Backend::avx512bf16 ? r.bf16 : 0.0;
+      std::printf("{\"precision\": \"bf16\", \"shape\": \"%s\", \"op\": \"%s\", \"threads\": %d, \"backend\": \"%s\", "
+                  "\"bilin_gflops\": %.2f, \"bilin_fp32_gflops\": %.2f, \"bf16_over_fp32\": %.4f, "
+                  "\"peak_gflops\": %.2f, \"bilin_peak_fraction\": %.4f, \"avx512bf16_gflops\": %.2f, "
+                  "\"avx512bf16_peak_gflops\": %.2f, \"avx512bf16_peak_fraction\": %.4f, \"amx_peak_gflops\": %.2f, "
+                  "\"fp32_peak_gflops\": %.2f, \"openblas_sbgemm\": null, \"reps\": %d}\n",
+                  r.c.shape().c_str(), r.c.op().c_str(), r.threads, bilin::kernels::bf16_backend_name(main_be), r.bf16,
+                  r.fp32, r.bf16 / r.fp32, bp, r.bf16 / bp, avx, p.dot, p.dot > 0 ? avx / p.dot : 0.0, p.amx, p.fp32,
+                  reps);
+    }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--openblas-server") == 0) return openblas_server();
-  bool json = false, more = false;
+  bool json = false, more = false, bf16 = false;
   int reps = 9;
   std::vector<int> thread_counts = {1, 2};
   std::vector<Case> cases;
@@ -238,6 +336,14 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--json") json = true;
     else if (a == "--more") more = true;
+    else if (a == "--precision" && i + 1 < argc) {
+      const std::string p = argv[++i];
+      if (p != "fp32" && p != "bf16") {
+        std::fprintf(stderr, "compare_gemm: --precision must be fp32 or bf16, got '%s'\n", p.c_str());
+        return 2;
+      }
+      bf16 = p == "bf16";
+    }
     else if (a == "--reps" && i + 1 < argc) reps = std::max(7, std::atoi(argv[++i]));
     else if (a == "--threads" && i + 1 < argc) {
       thread_counts.clear();
@@ -248,7 +354,7 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--shape" && i + 1 < argc) cases.push_back(parse_shape(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: compare_gemm [--json] [--reps N>=7] [--threads 1,2] [--shape MxNxK[:AB]]... [--more]\n");
+      std::fprintf(stderr, "usage: compare_gemm [--json] [--reps N>=7] [--threads 1,2] [--shape MxNxK[:AB]]... [--more] [--precision fp32|bf16]\n");
       return 2;
     }
   }
@@ -266,6 +372,8 @@ int main(int argc, char** argv) {
       cases.push_back({2048, 784, 512, Trans::N, Trans::T});  // input gradient dY·Wᵀ
     }
   }
+
+  if (bf16) return run_bf16(cases, thread_counts, reps, json);
 
   char exe[4096];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);

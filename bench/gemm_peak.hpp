@@ -5,12 +5,17 @@
 // asm so the compiler can neither drop nor reorder them), and returns the best total
 // GFLOP/s over `repeats` runs of about `seconds` each. Counting: one FMA on W float lanes =
 // 2·W FLOP. Without AVX2/FMA it returns 0 (no meaningful peak to compare against).
+// bf16_dot_peak_gflops / amx_peak_gflops do the same with the two bf16 instructions of
+// kernels/gemm_bf16_kernels.hpp (vdpbf16ps: 2 multiply-adds per fp32 lane; tdpbf16ps: a
+// 16×16×32 tile product), 0 where the build or the machine lacks them.
 #pragma once
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 
 #include <omp.h>
+
+#include <bilin/kernels/gemm_bf16_kernels.hpp>
 
 namespace bilin_bench {
 
@@ -59,12 +64,14 @@ inline double fma_loop(std::int64_t iters) {
 #endif
 }
 
-inline double fma_peak_gflops(int threads, double seconds = 0.05, int repeats = 5) {
+// The best total GFLOP/s of `loop` (iterations → FLOP per iteration) on `threads` threads.
+template <class Loop>
+double loop_peak_gflops(Loop loop, int threads, double seconds = 0.05, int repeats = 5) {
   // Calibrate the iteration count on one thread so each run lasts about `seconds`.
   std::int64_t iters = 1 << 16;
   for (;;) {
     const auto t0 = std::chrono::steady_clock::now();
-    fma_loop(iters);
+    loop(iters);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s > seconds / 4 || iters > (std::int64_t{1} << 40)) {
       iters = static_cast<std::int64_t>(static_cast<double>(iters) * seconds / std::max(s, 1e-9));
@@ -77,11 +84,71 @@ inline double fma_peak_gflops(int threads, double seconds = 0.05, int repeats = 
     double flops = 0;
     const auto t0 = std::chrono::steady_clock::now();
 #pragma omp parallel num_threads(threads) reduction(+ : flops)
-    flops += fma_loop(iters) * static_cast<double>(iters);
+    flops += loop(iters) * static_cast<double>(iters);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, flops / s * 1e-9);
   }
   return best;
+}
+
+inline double fma_peak_gflops(int threads, double seconds = 0.05, int repeats = 5) {
+  return loop_peak_gflops(fma_loop, threads, seconds, repeats);
+}
+
+// 12 independent vdpbf16ps per iteration (AVX512-BF16): each does 16 lanes × 2 multiply-adds.
+inline double bf16_dot_loop(std::int64_t iters) {
+#if defined(__AVX512BF16__) && defined(__GNUC__)
+#define BILIN_DP12(I)                                                                                          \
+  I " %%zmm12,%%zmm13,%%zmm0\n" I " %%zmm12,%%zmm13,%%zmm1\n" I " %%zmm12,%%zmm13,%%zmm2\n" I                     \
+    " %%zmm12,%%zmm13,%%zmm3\n" I " %%zmm12,%%zmm13,%%zmm4\n" I " %%zmm12,%%zmm13,%%zmm5\n" I                     \
+    " %%zmm12,%%zmm13,%%zmm6\n" I " %%zmm12,%%zmm13,%%zmm7\n" I " %%zmm12,%%zmm13,%%zmm8\n" I                     \
+    " %%zmm12,%%zmm13,%%zmm9\n" I " %%zmm12,%%zmm13,%%zmm10\n" I " %%zmm12,%%zmm13,%%zmm11\n"
+  __asm__ volatile("vpxord %%zmm12,%%zmm12,%%zmm12\n vpxord %%zmm13,%%zmm13,%%zmm13\n"
+                   "1:\n" BILIN_DP12("vdpbf16ps") "dec %0\n jnz 1b\n vzeroupper\n"
+                   : "+r"(iters)
+                   :
+                   : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+                     "xmm11", "xmm12", "xmm13", "cc");
+#undef BILIN_DP12
+  return 12.0 * 32 * 2;
+#else
+  (void)iters;
+  return 0.0;
+#endif
+}
+
+inline double bf16_dot_peak_gflops(int threads) { return loop_peak_gflops(bf16_dot_loop, threads); }
+
+// 4 independent tdpbf16ps per iteration on tiles already loaded (AMX-BF16): each does
+// 16 × 16 outputs × 32 multiply-adds. Needs the tile state (gemm_bf16_kernels.hpp).
+inline double amx_loop(std::int64_t iters) {
+#if defined(BILIN_HAVE_AMX)
+  using bilin::kernels::gemm_bf16_detail::AmxBackend;
+  AmxBackend::begin();
+  alignas(64) static const std::uint32_t ones[256] = {};
+  _tile_loadd(4, ones, 64);
+  _tile_loadd(5, ones, 64);
+  _tile_loadd(6, ones, 64);
+  _tile_loadd(7, ones, 64);
+  for (std::int64_t i = 0; i < iters; ++i) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  AmxBackend::end();
+  return 4.0 * 16 * 16 * 32 * 2;
+#else
+  (void)iters;
+  return 0.0;
+#endif
+}
+
+inline double amx_peak_gflops(int threads) {
+#if defined(BILIN_HAVE_AMX)
+  if (!bilin::kernels::gemm_bf16_detail::amx_permitted()) return 0;
+#endif
+  return loop_peak_gflops(amx_loop, threads);
 }
 
 }  // namespace bilin_bench

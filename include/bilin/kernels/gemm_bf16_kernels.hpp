@@ -120,7 +120,9 @@ struct AmxBackend {
       cfg.colsb[t] = 64;
       cfg.rows[t] = 16;
     }
-    _tile_loadconfig(&cfg);
+    // Not _tile_loadconfig: g++ 12 does not treat that builtin as reading the struct and
+    // drops the stores that fill it (the instruction then faults on a half-zero config).
+    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
   }
   static void end() { _tile_release(); }
 
