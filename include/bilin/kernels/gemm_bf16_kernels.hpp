@@ -12,7 +12,8 @@
 //   of a pair to the accumulator, each rounded to fp32 (Intel SDM).
 // - AmxBackend: AMX-BF16 tiles (Sapphire Rapids and later): a 32 × 32 tile in four 16 × 16
 //   fp32 C tiles, two A and two B tiles per 32-deep k block, one tdpbf16ps per C tile. The
-//   C tiles go through a 4 KiB buffer into C. The tile configuration is per thread
+//   C tiles are read and written in place when alpha = 1 and beta ∈ {0, 1}, else through a
+//   4 KiB buffer. The tile configuration is per thread
 //   (amx_configure at the start of each thread's work, amx_release at its end) and Linux
 //   grants the tile state to a process only on request (amx_permitted, once per process).
 #pragma once
@@ -101,7 +102,7 @@ struct alignas(64) AmxTileConfig {
 
 struct AmxBackend {
   static constexpr int MR = 32, NR = 32;
-  static constexpr index_t KC = 512, MC = MR * 8, NC = NR * 128;
+  static constexpr index_t KC = 512, MC = MR * 4, NC = NR * 128;
   static constexpr const char* name = "amx";
   static index_t a_panel_words(index_t kb) { return packed_pairs(kb) * MR; }
   static index_t b_panel_words(index_t kb) { return packed_pairs(kb) * NR; }
@@ -129,22 +130,41 @@ struct AmxBackend {
   BILIN_GEMM_NOINLINE static void kernel(index_t kb, const std::uint32_t* __restrict a,
                                          const std::uint32_t* __restrict b, float alpha, float beta,
                                          float* __restrict c, index_t ldc) {
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
+    // alpha = 1 with beta = 0 or 1 (every training GEMM, and each later k slice) runs on C
+    // itself: the C tiles start at zero or at C and are stored straight back. Other alpha,
+    // beta go through a buffer. Which one runs depends on alpha and beta only.
+    const bool direct = alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
+    const index_t ldb = ldc * index_t(sizeof(float));
+    if (direct && beta == 1.0f) {
+      _tile_loadd(0, c, ldb);
+      _tile_loadd(1, c + 16, ldb);
+      _tile_loadd(2, c + 16 * ldc, ldb);
+      _tile_loadd(3, c + 16 * ldc + 16, ldb);
+    } else {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+    }
     const index_t blocks = packed_pairs(kb) / 16;
     for (index_t t = 0; t < blocks; ++t) {
       _tile_loadd(4, a, 64);
       _tile_loadd(6, b, 64);
-      _tile_loadd(5, a + 256, 64);
-      _tile_loadd(7, b + 256, 64);
       _tile_dpbf16ps(0, 4, 6);
+      _tile_loadd(7, b + 256, 64);
       _tile_dpbf16ps(1, 4, 7);
+      _tile_loadd(5, a + 256, 64);
       _tile_dpbf16ps(2, 5, 6);
       _tile_dpbf16ps(3, 5, 7);
       a += 512;
       b += 512;
+    }
+    if (direct) {
+      _tile_stored(0, c, ldb);
+      _tile_stored(1, c + 16, ldb);
+      _tile_stored(2, c + 16 * ldc, ldb);
+      _tile_stored(3, c + 16 * ldc + 16, ldb);
+      return;
     }
     alignas(64) float out[MR * NR];
     _tile_stored(0, out, NR * 4);
