@@ -37,8 +37,7 @@ void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, floa
 
   auto body = [&](int tid, int nt) {
     const index_t mpanels = ceil_div(M, MR);
-    int tm = nt;
-    while (tm > 1 && (nt % tm != 0 || mpanels < 4 * tm)) --tm;
+    const int tm = gemm_detail::row_threads(mpanels, nt);
     const int tn = nt / tm;
     const int ti = tid / tn, tj = tid % tn;
     // Whole panels per thread (the packed A panels are zero-padded, so a split inside a
@@ -102,12 +101,7 @@ void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, floa
     Bk::end();
   };
 
-  if (max_threads > 1) {
-#pragma omp parallel num_threads(max_threads)
-    body(omp_get_thread_num(), omp_get_num_threads());
-    return;
-  }
-  body(0, 1);
+  gemm_detail::run_team(max_threads, body);
 }
 
 }  // namespace bilin::kernels::gemm_bf16_detail

@@ -30,20 +30,20 @@
 namespace bilin::kernels::gemm_bf16_detail {
 
 #if defined(BILIN_HAVE_AVX512BF16)
-struct Avx512Bf16Backend {
-  static constexpr int MR = 14, NR = 32;
-  static constexpr index_t KC = 512, MC = MR * 16, NC = NR * 128;
-  static constexpr const char* name = "avx512bf16";
+// What the two backends share: the tile shape and the packers that fill its panels.
+template <int MR_, int NR_, auto PackA, auto PackB>
+struct Bf16Panels {
+  static constexpr int MR = MR_, NR = NR_;
   static index_t a_panel_words(index_t kb) { return packed_pairs(kb) * MR; }
   static index_t b_panel_words(index_t kb) { return packed_pairs(kb) * NR; }
-  static void pack_a(const float* s, index_t ld, bool kc, index_t x0, index_t nx, index_t k0, index_t kb,
-                     std::uint32_t* d) {
-    pack_pairs_interleaved<MR>(s, ld, kc, x0, nx, k0, kb, d);
-  }
-  static void pack_b(const float* s, index_t ld, bool kc, index_t x0, index_t nx, index_t k0, index_t kb,
-                     std::uint32_t* d) {
-    pack_pairs_interleaved<NR>(s, ld, kc, x0, nx, k0, kb, d);
-  }
+  static constexpr auto pack_a = PackA;
+  static constexpr auto pack_b = PackB;
+};
+
+struct Avx512Bf16Backend
+    : Bf16Panels<14, 32, &pack_pairs_interleaved<14>, &pack_pairs_interleaved<32>> {
+  static constexpr index_t KC = 512, MC = MR * 16, NC = NR * 128;
+  static constexpr const char* name = "avx512bf16";
   static void begin() {}
   static void end() {}
 
@@ -100,20 +100,9 @@ struct alignas(64) AmxTileConfig {
   std::uint8_t rows[16] = {};
 };
 
-struct AmxBackend {
-  static constexpr int MR = 32, NR = 32;
+struct AmxBackend : Bf16Panels<32, 32, &pack_tiles<true>, &pack_tiles<false>> {
   static constexpr index_t KC = 512, MC = MR * 4, NC = NR * 128;
   static constexpr const char* name = "amx";
-  static index_t a_panel_words(index_t kb) { return packed_pairs(kb) * MR; }
-  static index_t b_panel_words(index_t kb) { return packed_pairs(kb) * NR; }
-  static void pack_a(const float* s, index_t ld, bool kc, index_t x0, index_t nx, index_t k0, index_t kb,
-                     std::uint32_t* d) {
-    pack_tiles<true>(s, ld, kc, x0, nx, k0, kb, d);
-  }
-  static void pack_b(const float* s, index_t ld, bool kc, index_t x0, index_t nx, index_t k0, index_t kb,
-                     std::uint32_t* d) {
-    pack_tiles<false>(s, ld, kc, x0, nx, k0, kb, d);
-  }
   // Every tile is 16 rows of 64 bytes: C tiles 0–3, A tiles 4–5, B tiles 6–7.
   static void begin() {
     AmxTileConfig cfg;

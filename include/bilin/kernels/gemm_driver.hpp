@@ -126,6 +126,25 @@ inline index_t balanced_block(index_t n, index_t max_block, index_t unit) {
   return round_up(ceil_div(n, ceil_div(n, max_block)), unit);
 }
 
+// Thread grid tm × tn (returns tm): split rows when each thread gets several of the mpanels
+// A micro-panels, else columns.
+inline int row_threads(index_t mpanels, int nt) {
+  int tm = nt;
+  while (tm > 1 && (nt % tm != 0 || mpanels < 4 * tm)) --tm;
+  return tm;
+}
+
+// body(tid, nt) on a team of max_threads OpenMP threads, or on the calling thread alone.
+template <class Body>
+void run_team(int max_threads, Body&& body) {
+  if (max_threads > 1) {
+#pragma omp parallel num_threads(max_threads)
+    body(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+  body(0, 1);
+}
+
 // K slice depth: a function of K alone, so the summation order never depends on threads.
 template <class Blocking>
 index_t k_slice(index_t K) { return balanced_block(K, Blocking::KC, 1); }
@@ -140,10 +159,7 @@ void gemm_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, 
   T* const bpack = thread_scratch<T, 0>(static_cast<std::size_t>(kc * nc));
 
   auto body = [&](int tid, int nt) {
-    // Thread grid tm × tn: split rows when each thread gets several A micro-panels, else columns.
-    const index_t mpanels = ceil_div(M, MR);
-    int tm = nt;
-    while (tm > 1 && (nt % tm != 0 || mpanels < 4 * tm)) --tm;
+    const int tm = row_threads(ceil_div(M, MR), nt);
     const int tn = nt / tm;
     const int ti = tid / tn, tj = tid % tn;
     // Equal row counts, not whole panels: a thread's last, shorter panel runs a kernel for
@@ -212,12 +228,7 @@ void gemm_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, 
     }
   };
 
-  if (max_threads > 1) {
-#pragma omp parallel num_threads(max_threads)
-    body(omp_get_thread_num(), omp_get_num_threads());
-    return;
-  }
-  body(0, 1);
+  run_team(max_threads, body);
 }
 
 }  // namespace bilin::kernels::gemm_detail
