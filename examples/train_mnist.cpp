@@ -19,6 +19,8 @@
 // --task casper relabels the images with Casper's challenge (data/casper.hpp: similar to a target
 // 1 or to its complement; two classes) — train it with --bias on for the paper's §4.3 model.
 // --blur, --salt-pepper, --smooth-noise, --dropout and --model-noise are the App. B ablations.
+// --precision bf16 trains with bf16 GEMM operands and fp32 accumulation (mixed precision; weights,
+// optimizer, evaluation and files stay fp32: train/classifier_trainer.hpp).
 // Output: a start line (SIMD set, threads, seed) and one progress line per epoch on stderr;
 // DIR/model.safetensors (weights + config metadata), DIR/checkpoint.safetensors (weights +
 // optimizer + position, for --resume), DIR/metrics.jsonl (one line per epoch), all written
@@ -92,6 +94,10 @@ Flags flag_table() {
       .value("seed", "", "random seed", "N")
       .value("threads", "0", "OpenMP threads (0: OpenMP's default)", "N")
       .value("eval-batch", "", "evaluation batch size", "N")
+      .value("precision", "fp32",
+             "training GEMMs: fp32|bf16 (bf16 operands, fp32 accumulation; weights, optimizer state and "
+             "checkpoints stay fp32, so --resume may switch it)",
+             "P")
       .value("resume", "", "continue a run from DIR/checkpoint.safetensors", "CHECKPOINT")
       .value("save-every", "1", "also write the resumable checkpoint every N epochs (0: only at the end)", "N")
       .value("ckpt-steps", "0", "also write the resumable checkpoint every N optimizer steps", "N")
@@ -147,6 +153,7 @@ train::TrainConfig config_from_flags(const Flags& f, bool fashion) {
   set_real("model-noise", cfg.model.model_noise);
   set_int("seed", cfg.seed);
   set_int("eval-batch", cfg.eval_batch);
+  cfg.precision = parse_precision(f.str("precision"), "train_mnist --precision");
   return cfg;
 }
 
@@ -197,7 +204,7 @@ void print_configuration(const RunFlags& rf, const train::TrainConfig& cfg, cons
   std::fprintf(stderr,
                "train_mnist: data %s (%s: %lld train, %lld test) | model %s d_input %lld hidden %lld layers %lld "
                "embed %s residual %s bias %s (%lld params) | recipe %s: %s lr %g wd %g, %s, batch %lld, %lld "
-               "epochs, noise %g (p %g), shift %lld, rotate %g, label smoothing %g, clip %g%s\n",
+               "epochs, noise %g (p %g), shift %lld, rotate %g, label smoothing %g, clip %g, precision %s%s\n",
                dataset.c_str(), mnist.dir.c_str(), static_cast<long long>(train_set.size()),
                static_cast<long long>(test_set.size()), nn::mlp_kind_name(mc.kind),
                static_cast<long long>(mc.d_input), static_cast<long long>(mc.d_hidden),
@@ -206,7 +213,7 @@ void print_configuration(const RunFlags& rf, const train::TrainConfig& cfg, cons
                cfg.recipe.c_str(), cfg.optimizer.c_str(), cfg.lr, cfg.weight_decay,
                trainer->schedule().describe().c_str(), static_cast<long long>(cfg.batch),
                static_cast<long long>(cfg.epochs), cfg.noise, cfg.noise_p, static_cast<long long>(cfg.shift),
-               cfg.rotate, cfg.label_smoothing, cfg.clip, resume.empty() ? "" : (" | resumed from " + resume).c_str());
+               cfg.rotate, cfg.label_smoothing, cfg.clip, precision_name(cfg.precision), resume.empty() ? "" : (" | resumed from " + resume).c_str());
   if (cfg.blur > 0 || cfg.salt_pepper > 0 || cfg.smooth_noise > 0 || mc.dropout > 0 || mc.model_noise > 0)
     std::fprintf(stderr, "train_mnist: ablations: blur %g, salt-and-pepper %g, smooth noise %g (each with p %g); dropout %g, model noise %g\n",
                  cfg.blur, cfg.salt_pepper, cfg.smooth_noise, cfg.noise_p, mc.dropout, mc.model_noise);
@@ -342,6 +349,7 @@ void print_summary(const RunFlags& rf, const train::TrainConfig& cfg, const data
   s["median_epoch_seconds"] = sorted.empty() ? 0.0 : sorted[sorted.size() / 2];
   s["threads"] = threads;
   s["seed"] = static_cast<std::int64_t>(cfg.seed);
+  s["precision"] = precision_name(cfg.precision);
   s["simd"] = bilin::simd::arch_name();
   s["checkpoint"] = model_path;
   s["resume_checkpoint"] = ckpt_path;
@@ -398,8 +406,10 @@ int run(int argc, char** argv) {
   std::unique_ptr<train::ClassifierTrainer> trainer;
   if (!rf.resume.empty()) {
     // The run's configuration (schedule length included) comes from the checkpoint; only
-    // --out, --threads and --max-steps apply to a resumed run.
+    // --out, --threads, --max-steps and a given --precision (the weights are fp32 either way)
+    // apply to a resumed run.
     trainer = train::ClassifierTrainer::resume(rf.resume, train_set, test_set);
+    if (f.given("precision")) trainer->set_precision(cfg.precision);
     cfg = trainer->config();
   } else {
     trainer = std::make_unique<train::ClassifierTrainer>(cfg, train_set, test_set);

@@ -17,6 +17,8 @@
 // Crash safety (README "Crash safety"): checkpoints at every fill end and every --ckpt-every
 // steps; SIGINT/SIGTERM write them and exit with 75; a NaN/Inf loss or gradient stops the run
 // naming the step and parameter unless --skip-nonfinite N skips such steps.
+// --precision bf16 runs the encoder GEMM with bf16 operands and fp32 accumulation (weights,
+// optimizer, harvest, evaluation and files stay fp32, so --resume may switch it).
 // Under `mpirun -np N` (README, "Distributed training") the ranks split every batch's rows (the
 // harvest is replicated); only rank 0 prints, evaluates and writes.
 #include <malloc.h>
@@ -76,6 +78,10 @@ Flags make_flags() {
       .value("data", lm::default_data_dir(), "TinyStories directory (for the token-cache key)", "DIR")
       .value("cache", "", "directory of the token caches (default: the checkpoint's)", "DIR")
       .value("seed", "0", "seed of the SAE init, window sampling and shuffling", "S")
+      .value("precision", "fp32",
+             "training GEMMs: fp32|bf16 (bf16 operands, fp32 accumulation; weights, optimizer state and "
+             "checkpoints stay fp32, so --resume may switch it)",
+             "P")
       .value("threads", "2", "OpenMP threads", "T")
       .value("log-every", "100", "steps between progress lines", "N")
       .toggle("resume", "continue from DIR's checkpoint(s)")
@@ -116,6 +122,7 @@ train::SaeTrainOptions train_options(const Flags& f) {
   o.aux_k = f.integer("aux-k");
   o.aux_coef = f.real("aux-coef");
   o.seed = static_cast<std::uint64_t>(f.integer("seed"));
+  o.precision = parse_precision(f.str("precision"), "train_sae --precision");
   o.validate();
   return o;
 }
@@ -152,6 +159,7 @@ int time_mode(const Flags& f, const train::SaeTrainOptions& o) {
   r["k"] = cfg.k;
   r["batch"] = o.batch;
   r["threads"] = omp_get_max_threads();
+  r["precision"] = precision_name(o.precision);
   std::printf("%s\n", r.dump().c_str());
   return 0;
 }
@@ -290,10 +298,10 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   } else if (dp.root()) {
     for (const auto& d : dirs) io::write_file_atomic(d + "/metrics.jsonl", "");
   }
-  if (dp.root()) std::fprintf(stderr, "train_sae: %zu SAE(s) d %lld n %lld k %lld; %lld steps of %lld; buffer %lld rows, %lld steps per fill\n",
+  if (dp.root()) std::fprintf(stderr, "train_sae: %zu SAE(s) d %lld n %lld k %lld; %lld steps of %lld; buffer %lld rows, %lld steps per fill, %s\n",
                targets.size(), static_cast<long long>(scfg.d), static_cast<long long>(scfg.n_latents),
                static_cast<long long>(scfg.k), static_cast<long long>(o.steps), static_cast<long long>(o.batch),
-               static_cast<long long>(buf.rows()), static_cast<long long>(train::steps_per_fill(buf, o)));
+               static_cast<long long>(buf.rows()), static_cast<long long>(train::steps_per_fill(buf, o)), precision_name(o.precision));
 
   const auto eval_starts = spread_windows(dat.val.size(), ctx, f.integer("eval-windows"));
   std::vector<nn::TopKSAE<float>*> saes;
@@ -357,7 +365,8 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
     r["skipped_nonfinite"] = trainers[i]->nonfinite().skipped();
     if (finished) {
       const std::string path = dirs[i] + "/sae.safetensors";
-      train::save_sae(path, trainers[i]->sae(), info, {{"steps", std::to_string(trainers[i]->steps_done())}});
+      train::save_sae(path, trainers[i]->sae(), info,
+                      {{"steps", std::to_string(trainers[i]->steps_done())}, {"precision", precision_name(o.precision)}});
       r["sae"] = fs::absolute(path).string();
       const auto feats = interp::sae_features(model, trainers[i]->sae(), targets[i], dat.val, ctx, final_starts,
                                               f.integer("top"));
@@ -377,6 +386,7 @@ int run(const Flags& f, const train::SaeTrainOptions& o) {
   top["k"] = scfg.k;
   top["expansion"] = o.expansion;
   top["threads"] = omp_get_max_threads();
+  top["precision"] = precision_name(o.precision);
   std::printf("%s\n", top.dump().c_str());
   return 0;
 }

@@ -23,6 +23,9 @@
 // evaluation.
 // Progress goes to stderr; stdout ends with one JSON line: val_loss, train_loss, tokens_per_s,
 // seconds, checkpoint (and the config).
+// --precision bf16: mixed-precision training (bf16 GEMM operands, fp32 accumulation; weights,
+// optimizer, evaluation and checkpoint stay fp32, so --resume may switch precision;
+// train/lm_trainer.hpp). It is recorded in the run config of the checkpoint and the summary.
 // --eval-only: print the validation loss of <out>/ckpt.safetensors (all windows, or the first
 // --eval-windows when given) and exit.
 // --time-steps N: timing mode for bench/compare_torch_lm.py — random tokens, no data, no
@@ -96,6 +99,10 @@ bool parse(int argc, char** argv, Options& o) {
       .value("eval-windows", "64", "validation windows per evaluation", "N")
       .value("ckpt-every", "200", "checkpoint every N steps", "N")
       .value("log-every", "10", "progress line every N steps", "N")
+      .value("precision", "fp32",
+             "training GEMMs: fp32|bf16 (bf16 operands, fp32 accumulation; weights, optimizer state and the "
+             "checkpoint stay fp32, so --resume may switch it)",
+             "P")
       .toggle("resume", "continue from <out>/ckpt.safetensors")
       .value("skip-nonfinite", "0", "skip a step whose loss or gradient is NaN/Inf, at most N in a row (0: stop)", "N")
       .value("inject-nan", "-1", "test hook: make the first gradient NaN at this step", "STEP")
@@ -131,6 +138,7 @@ bool parse(int argc, char** argv, Options& o) {
   r.eval_windows = f.integer("eval-windows");
   r.ckpt_every = f.integer("ckpt-every");
   r.log_every = f.integer("log-every");
+  r.precision = parse_precision(f.str("precision"), "train_tinylm --precision");
   o.resume = f.on("resume");
   o.nonfinite.skip_max = f.integer("skip-nonfinite");
   o.nonfinite.inject_step = f.integer("inject-nan");
@@ -166,6 +174,7 @@ int time_mode(const Options& opts) {
       dump.emplace_back("batch" + std::to_string(s) + ".targets", b.targets);
     }
     const double t0 = lm::now_seconds();
+    const PrecisionScope scope(o.precision);
     loss = train::lm_train_step(model, opt, params, b, o.clip).first;
     if (s < 2) warm_losses.push_back(loss);
     if (s >= 2) times.push_back(lm::now_seconds() - t0);
@@ -247,10 +256,10 @@ int train_run(const Options& o) {
     std::fprintf(stderr, "resumed from %s at step %lld\n", trainer.checkpoint_path().c_str(),
                  static_cast<long long>(trainer.step()));
   if (dp.root())
-    std::fprintf(stderr, "model: %s, %lld parameters; %lld steps of %lld x %lld tokens, %d threads x %d ranks\n",
+    std::fprintf(stderr, "model: %s, %lld parameters; %lld steps of %lld x %lld tokens, %d threads x %d ranks, %s\n",
                  cfg.to_json().c_str(), static_cast<long long>(trainer.model().num_parameters()),
                  static_cast<long long>(o.run.steps), static_cast<long long>(o.run.batch),
-                 static_cast<long long>(cfg.n_ctx), o.run.threads, dp.size());
+                 static_cast<long long>(cfg.n_ctx), o.run.threads, dp.size(), precision_name(o.run.precision));
   train::LmRunHooks hooks;
   if (dp.root()) hooks.on_log = [](const train::LmProgress& p) {
     std::fprintf(stderr, "step %6lld/%lld  loss %.4f (avg %.4f)  lr %.2e  |g| %.3f  %.0f tok/s  ETA %s\n",

@@ -36,6 +36,7 @@
 #include "ops/linear.hpp"
 #include "ops/lm_head.hpp"
 #include "ops/matmul.hpp"
+#include "ops/precision_scope.hpp"
 #include "ops/reduce.hpp"
 #include "ops/rmsnorm.hpp"
 #include "ops/rope.hpp"

@@ -22,6 +22,10 @@
 //   v (or, in backward, its output gradient) never reaches an earlier position's output or
 //   gradient. The block GEMMs multiply masked zeros by later rows, and 0 · NaN is NaN, so a
 //   block whose later rows are not all finite runs row by row over exactly the visible keys.
+// - Precision: every GEMM of the forward and the backward (scores, P·V, dV, dP, dQ, dK) runs at
+//   the thread's matmul precision read in the forward and kept for the backward
+//   (ops/precision_scope.hpp); the softmax, the log-sum-exp and the row sums stay fp32. The
+//   head kernels take it as an argument (fp32 by default: the KV-cache generator).
 // - Errors (bilin::Error "causal_attention"): qkv not 3-D, last axis not divisible by 3·n_head.
 #pragma once
 #include <algorithm>
@@ -32,6 +36,7 @@
 #include "../autograd/function.hpp"
 #include "../kernels/elementwise.hpp"
 #include "../kernels/gemm.hpp"
+#include "precision_scope.hpp"
 #include "views.hpp"
 
 namespace bilin {
@@ -107,13 +112,14 @@ bool rows_finite(const T* a, index_t ld, index_t r0, index_t r1, index_t dh) {
 template <class T>
 void attention_forward_head(const T* q, index_t ldq, const T* k, index_t ldk, const T* v, index_t ldv, T* o,
                             index_t ldo, T* lse, index_t Tq, index_t q_offset, index_t dh, T scale,
-                            AttnScratch<T>& scratch) {
+                            AttnScratch<T>& scratch, Precision prec = Precision::fp32) {
+  using bilin::detail::gemm_at;
   const index_t Tk = q_offset + Tq;
   scratch.ensure(kAttnRowBlock * Tk, false);
   T* S = scratch.s.data();
   for (index_t r0 = 0; r0 < Tq; r0 += kAttnRowBlock) {
     const index_t r1 = std::min(Tq, r0 + kAttnRowBlock), rb = r1 - r0, lim = q_offset + r1;
-    gemm(Trans::N, Trans::T, rb, lim, dh, scale, q + r0 * ldq, ldq, k, ldk, T(0), S, lim);
+    gemm_at(prec, Trans::N, Trans::T, rb, lim, dh, scale, q + r0 * ldq, ldq, k, ldk, T(0), S, lim);
     for (index_t i = 0; i < rb; ++i) {
       T* row = S + i * lim;
       const index_t n = q_offset + r0 + i + 1;  // keys this query may see
@@ -125,11 +131,11 @@ void attention_forward_head(const T* q, index_t ldq, const T* k, index_t ldk, co
       if (lse) lse[r0 + i] = static_cast<T>(static_cast<double>(m) + std::log(s));
     }
     if (rows_finite(v, ldv, q_offset + r0 + 1, lim, dh)) {
-      gemm(Trans::N, Trans::N, rb, dh, lim, T(1), S, lim, v, ldv, T(0), o + r0 * ldo, ldo);
+      gemm_at(prec, Trans::N, Trans::N, rb, dh, lim, T(1), S, lim, v, ldv, T(0), o + r0 * ldo, ldo);
     } else {
       for (index_t i = 0; i < rb; ++i)
-        gemm(Trans::N, Trans::N, index_t{1}, dh, q_offset + r0 + i + 1, T(1), S + i * lim, lim, v, ldv, T(0),
-             o + (r0 + i) * ldo, ldo);
+        gemm_at(prec, Trans::N, Trans::N, index_t{1}, dh, q_offset + r0 + i + 1, T(1), S + i * lim, lim, v, ldv,
+                T(0), o + (r0 + i) * ldo, ldo);
     }
   }
 }
@@ -139,14 +145,16 @@ void attention_forward_head(const T* q, index_t ldq, const T* k, index_t ldk, co
 template <class T>
 void attention_backward_head(const T* q, const T* k, const T* v, index_t ld, const T* o, const T* dout,
                              index_t ldo, const T* lse, T* dq, T* dk, T* dv, index_t Tn, index_t dh, T scale,
-                             AttnScratch<T>& scratch) {
+                             AttnScratch<T>& scratch, Precision prec = Precision::fp32) {
+  using bilin::detail::gemm_at;
+  using bilin::detail::gemm_at;
   scratch.ensure(kAttnRowBlock * Tn, true);
   T* P = scratch.s.data();
   T* dP = scratch.dp.data();
   for (index_t r0 = 0; r0 < Tn; r0 += kAttnRowBlock) {
     const index_t r1 = std::min(Tn, r0 + kAttnRowBlock), rb = r1 - r0, lim = r1;
-    gemm(Trans::N, Trans::T, rb, lim, dh, scale, q + r0 * ld, ld, k, ld, T(0), P, lim);
-    gemm(Trans::N, Trans::T, rb, lim, dh, T(1), dout + r0 * ldo, ldo, v, ld, T(0), dP, lim);
+    gemm_at(prec, Trans::N, Trans::T, rb, lim, dh, scale, q + r0 * ld, ld, k, ld, T(0), P, lim);
+    gemm_at(prec, Trans::N, Trans::T, rb, lim, dh, T(1), dout + r0 * ldo, ldo, v, ld, T(0), dP, lim);
     for (index_t i = 0; i < rb; ++i) {
       T* prow = P + i * lim;
       T* dprow = dP + i * lim;
@@ -179,15 +187,16 @@ void attention_backward_head(const T* q, const T* k, const T* v, index_t ld, con
     // dV[0:lim] += Pᵀ dO[r0:r1];  dQ[r0:r1] = dS K[0:lim];  dK[0:lim] += dSᵀ Q[r0:r1]
     if (rows_finite(dout, ldo, r0, r1 - 1, dh) && rows_finite(q, ld, r0, r1 - 1, dh) &&
         rows_finite(k, ld, r0 + 1, r1, dh)) {
-      gemm(Trans::T, Trans::N, lim, dh, rb, T(1), P, lim, dout + r0 * ldo, ldo, T(1), dv, ld);
-      gemm(Trans::N, Trans::N, rb, dh, lim, T(1), dP, lim, k, ld, T(0), dq + r0 * ld, ld);
-      gemm(Trans::T, Trans::N, lim, dh, rb, T(1), dP, lim, q + r0 * ld, ld, T(1), dk, ld);
+      gemm_at(prec, Trans::T, Trans::N, lim, dh, rb, T(1), P, lim, dout + r0 * ldo, ldo, T(1), dv, ld);
+      gemm_at(prec, Trans::N, Trans::N, rb, dh, lim, T(1), dP, lim, k, ld, T(0), dq + r0 * ld, ld);
+      gemm_at(prec, Trans::T, Trans::N, lim, dh, rb, T(1), dP, lim, q + r0 * ld, ld, T(1), dk, ld);
     } else {
       for (index_t i = 0; i < rb; ++i) {
         const index_t n = r0 + i + 1, r = r0 + i;
-        gemm(Trans::T, Trans::N, n, dh, index_t{1}, T(1), P + i * lim, lim, dout + r * ldo, ldo, T(1), dv, ld);
-        gemm(Trans::N, Trans::N, index_t{1}, dh, n, T(1), dP + i * lim, lim, k, ld, T(0), dq + r * ld, ld);
-        gemm(Trans::T, Trans::N, n, dh, index_t{1}, T(1), dP + i * lim, lim, q + r * ld, ld, T(1), dk, ld);
+        gemm_at(prec, Trans::T, Trans::N, n, dh, index_t{1}, T(1), P + i * lim, lim, dout + r * ldo, ldo, T(1), dv,
+                ld);
+        gemm_at(prec, Trans::N, Trans::N, index_t{1}, dh, n, T(1), dP + i * lim, lim, k, ld, T(0), dq + r * ld, ld);
+        gemm_at(prec, Trans::T, Trans::N, n, dh, index_t{1}, T(1), dP + i * lim, lim, q + r * ld, ld, T(1), dk, ld);
       }
     }
   }
@@ -217,6 +226,7 @@ Tensor<T> causal_attention(const Tensor<T>& qkv, index_t n_head, double scale = 
   Tensor<T> lse = need_grad ? Tensor<T>::empty({B, n_head, Tn}) : Tensor<T>();
   const index_t pairs = B * n_head;
   const bool par = attn_parallel(pairs, Tn, dh);
+  const Precision prec = matmul_precision();
 #pragma omp parallel if (par)
   {
     kernels::AttnScratch<T> scratch;
@@ -225,12 +235,14 @@ Tensor<T> causal_attention(const Tensor<T>& qkv, index_t n_head, double scale = 
       const index_t b = p / n_head, h = p % n_head;
       const T* base = x.data() + b * Tn * ld + h * dh;
       kernels::attention_forward_head(base, ld, base + D, ld, base + 2 * D, ld, out.data() + b * Tn * D + h * dh, D,
-                                      need_grad ? lse.data() + p * Tn : nullptr, Tn, index_t{0}, dh, sc, scratch);
+                                      need_grad ? lse.data() + p * Tn : nullptr, Tn, index_t{0}, dh, sc, scratch,
+                                      prec);
     }
   }
   if (!need_grad) return out;
   const Tensor<T> o = out.detach();
-  return autograd::record(out, "causal_attention", {qkv}, [x, o, lse, B, Tn, D, dh, n_head, ld, sc](const Tensor<T>& g) {
+  return autograd::record(out, "causal_attention", {qkv}, [x, o, lse, B, Tn, D, dh, n_head, ld, sc,
+                                                             prec](const Tensor<T>& g) {
     const Tensor<T> gc = g.is_contiguous() ? g : detail::contiguous_copy(g);
     auto dx = Tensor<T>::empty(x.shape());
     const index_t pairs = B * n_head;
@@ -249,7 +261,7 @@ Tensor<T> causal_attention(const Tensor<T>& qkv, index_t n_head, double scale = 
         }
         kernels::attention_backward_head(base, base + D, base + 2 * D, ld, o.data() + b * Tn * D + h * dh,
                                          gc.data() + b * Tn * D + h * dh, D, lse.data() + p * Tn, dbase, dbase + D,
-                                         dbase + 2 * D, Tn, dh, sc, scratch);
+                                         dbase + 2 * D, Tn, dh, sc, scratch, prec);
       }
     }
     return std::vector<Tensor<T>>{dx};

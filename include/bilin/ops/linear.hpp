@@ -8,8 +8,11 @@
 //   halves; returns act(z[..., :h]) ⊙ z[..., h:] with act = identity (the bilinear layer) or a
 //   GLU gate (relu, silu, gelu). Forward and backward are one SIMD pass each; nothing but z is
 //   saved. Together: Bilinear(x) = bilinear_product(linear(x, [W; V], [b_W; b_V]), gate).
+// - linear's three GEMMs run at the thread's matmul precision read in the forward
+//   (ops/precision_scope.hpp); the bias add, the product and db stay fp32.
 #pragma once
 #include "../kernels/gemm.hpp"
+#include "precision_scope.hpp"
 #include "../kernels/reduce.hpp"
 #include "elementwise.hpp"
 
@@ -35,23 +38,24 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& W, const Tensor<T>& b = Te
     for (index_t r = 0; r < n; ++r) std::copy_n(bc.data(), out_f, y.data() + r * out_f);
     beta = T(1);
   }
-  kernels::gemm(kernels::Trans::N, kernels::Trans::T, n, out_f, in_f, T(1), xc.data(), in_f, Wc.data(), in_f, beta,
-                y.data(), out_f);
+  const Precision prec = matmul_precision();
+  detail::gemm_at(prec, kernels::Trans::N, kernels::Trans::T, n, out_f, in_f, T(1), xc.data(), in_f, Wc.data(), in_f,
+                  beta, y.data(), out_f);
   if (!autograd::any_requires_grad<T>({x, W, b})) return y;
   const bool gx = x.requires_grad(), gw = W.requires_grad(), gb = b.defined() && b.requires_grad();
   const Shape xs = x.shape();
-  return autograd::record(y, "linear", {x, W, b}, [xc, Wc, gx, gw, gb, n, in_f, out_f, xs](const Tensor<T>& g) {
+  return autograd::record(y, "linear", {x, W, b}, [xc, Wc, gx, gw, gb, n, in_f, out_f, xs, prec](const Tensor<T>& g) {
     const Tensor<T> gc = g.is_contiguous() ? g : detail::contiguous_copy(g);
     Tensor<T> dx, dW, db;
     if (gx) {
       dx = Tensor<T>::empty(xs);
-      kernels::gemm(kernels::Trans::N, kernels::Trans::N, n, in_f, out_f, T(1), gc.data(), out_f, Wc.data(), in_f,
-                    T(0), dx.data(), in_f);
+      detail::gemm_at(prec, kernels::Trans::N, kernels::Trans::N, n, in_f, out_f, T(1), gc.data(), out_f, Wc.data(),
+                      in_f, T(0), dx.data(), in_f);
     }
     if (gw) {
       dW = Tensor<T>::empty({out_f, in_f});
-      kernels::gemm(kernels::Trans::T, kernels::Trans::N, out_f, in_f, n, T(1), gc.data(), out_f, xc.data(), in_f,
-                    T(0), dW.data(), in_f);
+      detail::gemm_at(prec, kernels::Trans::T, kernels::Trans::N, out_f, in_f, n, T(1), gc.data(), out_f, xc.data(),
+                      in_f, T(0), dW.data(), in_f);
     }
     if (gb) {
       db = Tensor<T>::empty({out_f});

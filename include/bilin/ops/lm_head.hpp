@@ -13,6 +13,8 @@
 //   backward only scales them by the incoming scalar gradient. The FLOPs are those of the
 //   unfused linear + cross-entropy.
 // - Exactness: the loss is the mean over rows of lse − logit[target], accumulated in double.
+// - Precision: the three GEMMs (logits, dx, dW — all run in the forward) use the thread's matmul
+//   precision (ops/precision_scope.hpp); the log-sum-exp, the softmax and the loss stay fp32.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -23,6 +25,7 @@
 #include "../kernels/elementwise.hpp"
 #include "../kernels/gemm.hpp"
 #include "indexing.hpp"
+#include "precision_scope.hpp"
 #include "views.hpp"
 
 namespace bilin {
@@ -54,10 +57,11 @@ Tensor<T> linear_cross_entropy(const Tensor<T>& x, const Tensor<T>& W, const Ind
   std::vector<double> row_loss(static_cast<std::size_t>(N));
   const T inv_n = static_cast<T>(1.0 / static_cast<double>(N));
   using kernels::Trans;
+  const Precision prec = matmul_precision();
   for (index_t r0 = 0; r0 < N; r0 += cr) {
     const index_t m = std::min(cr, N - r0);
     T* L = logits.data();
-    kernels::gemm(Trans::N, Trans::T, m, V, D, T(1), xc.data() + r0 * D, D, Wc.data(), D, T(0), L, V);
+    detail::gemm_at(prec, Trans::N, Trans::T, m, V, D, T(1), xc.data() + r0 * D, D, Wc.data(), D, T(0), L, V);
 #pragma omp parallel for schedule(static) if (m * V >= kernels::kParallelGrain && !omp_in_parallel())
     for (index_t i = 0; i < m; ++i) {
       T* row = L + i * V;
@@ -92,8 +96,8 @@ Tensor<T> linear_cross_entropy(const Tensor<T>& x, const Tensor<T>& W, const Ind
         row[t] -= inv_n;
       }
     }
-    if (gx) kernels::gemm(Trans::N, Trans::N, m, D, V, T(1), L, V, Wc.data(), D, T(0), dx.data() + r0 * D, D);
-    if (gw) kernels::gemm(Trans::T, Trans::N, V, D, m, T(1), L, V, xc.data() + r0 * D, D, T(1), dW.data(), D);
+    if (gx) detail::gemm_at(prec, Trans::N, Trans::N, m, D, V, T(1), L, V, Wc.data(), D, T(0), dx.data() + r0 * D, D);
+    if (gw) detail::gemm_at(prec, Trans::T, Trans::N, V, D, m, T(1), L, V, xc.data() + r0 * D, D, T(1), dW.data(), D);
   }
   double total = 0;
   for (double l : row_loss) total += l;

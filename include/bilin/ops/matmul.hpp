@@ -5,10 +5,12 @@
 // ≥2-D operands the last two axes multiply ([..., M, K] · [..., K, N] → [..., M, N]) and
 // the leading (batch) axes broadcast. Transposed views are passed to the GEMM as Trans::T,
 // never copied; other non-contiguous layouts are copied once. Mismatched inner dimensions
-// throw "matmul: shapes [a] and [b] are not compatible ...".
+// throw "matmul: shapes [a] and [b] are not compatible ...". The products (forward and both
+// gradients) run at the thread's matmul precision read in the forward (ops/precision_scope.hpp).
 #pragma once
 #include "../kernels/gemm.hpp"
 #include "elementwise.hpp"
+#include "precision_scope.hpp"
 
 namespace bilin {
 
@@ -31,9 +33,9 @@ bool gemm_layout(const Tensor<T>& x, kernels::Trans& tr, index_t& ld) {
   return false;
 }
 
-// The product itself for ≥2-D operands, no graph.
+// The product itself for ≥2-D operands at precision p, no graph.
 template <class T>
-Tensor<T> matmul_nd(Tensor<T> a, Tensor<T> b) {
+Tensor<T> matmul_nd(Tensor<T> a, Tensor<T> b, Precision p) {
   const index_t M = a.shape()[a.dim() - 2], K = a.shape()[a.dim() - 1];
   const index_t K2 = b.shape()[b.dim() - 2], N = b.shape()[b.dim() - 1];
   BILIN_CHECK(K == K2, "matmul", "shapes ", to_string(a.shape()), " and ", to_string(b.shape()),
@@ -56,7 +58,7 @@ Tensor<T> matmul_nd(Tensor<T> a, Tensor<T> b) {
   auto out = Tensor<T>::empty(out_shape);
   const index_t nb = numel(batch);
   if (nb == 1) {
-    kernels::gemm(ta, tb, M, N, K, T(1), a.data(), lda, b.data(), ldb, T(0), out.data(), N);
+    gemm_at(p, ta, tb, M, N, K, T(1), a.data(), lda, b.data(), ldb, T(0), out.data(), N);
     return out;
   }
   const Strides sa = broadcast_strides(ba, Strides(a.strides().begin(), a.strides().end() - 2), batch);
@@ -73,8 +75,8 @@ Tensor<T> matmul_nd(Tensor<T> a, Tensor<T> b) {
   const bool par = M * N * K < (1 << 18) && nb > 1 && !omp_in_parallel();
 #pragma omp parallel for schedule(static) if (par)
   for (index_t i = 0; i < nb; ++i)
-    kernels::gemm(ta, tb, M, N, K, T(1), a.data() + offsets(i, sa), lda, b.data() + offsets(i, sb), ldb, T(0),
-                  out.data() + i * M * N, N);
+    gemm_at(p, ta, tb, M, N, K, T(1), a.data() + offsets(i, sa), lda, b.data() + offsets(i, sb), ldb, T(0),
+            out.data() + i * M * N, N);
   return out;
 }
 }  // namespace detail
@@ -94,15 +96,16 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     if (a.dim() == 1) r = r.squeeze(r.dim() == 1 ? 0 : -2);
     return r;
   }
-  Tensor<T> out = detail::matmul_nd(a, b);
+  const Precision prec = matmul_precision();
+  Tensor<T> out = detail::matmul_nd(a, b, prec);
   if (!autograd::any_requires_grad<T>({a, b})) return out;
   const Tensor<T> sa = a.detach(), sb = b.detach();
   const bool ga = a.requires_grad(), gb = b.requires_grad();
-  return autograd::record(out, "matmul", {a, b}, [sa, sb, ga, gb](const Tensor<T>& g) {
+  return autograd::record(out, "matmul", {a, b}, [sa, sb, ga, gb, prec](const Tensor<T>& g) {
     NoGradGuard ng;
     // batch axes that were broadcast are summed back by the engine
-    return std::vector<Tensor<T>>{ga ? detail::matmul_nd(g, sb.transpose(-1, -2)) : Tensor<T>(),
-                                  gb ? detail::matmul_nd(sa.transpose(-1, -2), g) : Tensor<T>()};
+    return std::vector<Tensor<T>>{ga ? detail::matmul_nd(g, sb.transpose(-1, -2), prec) : Tensor<T>(),
+                                  gb ? detail::matmul_nd(sa.transpose(-1, -2), g, prec) : Tensor<T>()};
   });
 }
 

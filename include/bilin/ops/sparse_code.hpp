@@ -15,7 +15,9 @@
 // - dense_codes(values, idx, n) → the dense [B, n] code matrix (for references and export).
 // Gradients touch only the k chosen latents per row (kernels/sparse_rows.hpp): the decoder's
 // forward and backward, and the encoder weight's gradient, cost B·k·d each instead of B·n·d;
-// only the encoder's forward GEMM is dense. dW_dec is formed as [n, d] rows and transposed once.
+// only the encoder's forward GEMM is dense, and only it follows the thread's matmul precision
+// (ops/precision_scope.hpp: with bf16 the selection and the values come from the bf16 GEMM; the
+// sparse kernels stay fp32). dW_dec is formed as [n, d] rows and transposed once.
 // Errors (bilin::Error naming the op and the shapes): rank or size mismatches, k ≤ 0 or k > n,
 // an index outside [0, n).
 #pragma once
@@ -29,6 +31,7 @@
 #include "../kernels/topk.hpp"
 #include "elementwise.hpp"
 #include "indexing.hpp"
+#include "precision_scope.hpp"
 
 namespace bilin {
 
@@ -158,7 +161,8 @@ SparseCode<T> topk_encode(const Tensor<T>& x, const Tensor<T>& W_enc, const Tens
   const Tensor<T> Wc = detail::contiguous_detached(W_enc);
   const index_t rows = xc.size(0), d = xc.size(1);
   Tensor<T> pre = Tensor<T>::empty({rows, n});
-  kernels::gemm(kernels::Trans::N, kernels::Trans::T, rows, n, d, T(1), xc.data(), d, Wc.data(), d, T(0), pre.data(), n);
+  detail::gemm_at(matmul_precision(), kernels::Trans::N, kernels::Trans::T, rows, n, d, T(1), xc.data(), d, Wc.data(),
+                  d, T(0), pre.data(), n);
   SparseCode<T> out;
   out.indices = IndexTensor::empty({rows, k});
   out.values = Tensor<T>::empty({rows, k});

@@ -24,6 +24,14 @@
 //   set_nonfinite()): a NaN/Inf throws naming the step (global batch index) and the parameter,
 //   or with skip_max > 0 the batch is skipped.
 //   (plus config metadata) — the file analysis tools read.
+// - Mixed precision: TrainConfig::precision (fp32 default, or bf16) is the matmul precision of
+//   step()'s forward and backward GEMMs (ops/precision_scope.hpp); master weights, gradients,
+//   optimizer state, losses and evaluate() stay fp32, and checkpoints are the same fp32 files.
+//   No loss scaling: bf16 keeps fp32's 8-bit exponent (normal range down to ~1e-38), so small
+//   gradients do not underflow the way fp16's 5-bit exponent (normals only down to ~6e-5) makes
+//   them; only the mantissa is shorter, and every GEMM accumulates in fp32. The precision is
+//   recorded in the config (checkpoint metadata); set_precision() changes it for a resumed run,
+//   which is allowed because the saved weights are fp32 either way.
 // - Under mpirun (train/distributed.hpp) every rank builds the same trainer: parameters are
 //   broadcast from rank 0 (at construction and after load()), each step's batch is split over
 //   the ranks (shard of the same shuffled order; the remainder rule there), gradients are
@@ -44,6 +52,7 @@
 #include "distributed.hpp"
 #include "../io/json.hpp"
 #include "../nn/classifier.hpp"
+#include "../ops/precision_scope.hpp"
 #include "../ops/softmax.hpp"
 #include "../optim/adamw.hpp"
 #include "../optim/clip.hpp"
@@ -73,6 +82,7 @@ struct TrainConfig {
   data::Normalization norm;
   std::uint64_t seed = 42;
   index_t eval_batch = 10000;
+  Precision precision = Precision::fp32;  // of the training GEMMs (see the contract)
 
   static TrainConfig paper_recipe() { return TrainConfig{}; }
   // The paper's App. G.1 Table 1 for MNIST: input noise "norm 0.5" (the paper measures noise by
@@ -138,6 +148,7 @@ struct TrainConfig {
     v["norm_std"] = norm.std;
     v["seed"] = seed;
     v["eval_batch"] = eval_batch;
+    v["precision"] = precision_name(precision);
     return v;
   }
   std::string to_json() const { return to_json_value().dump(); }
@@ -182,6 +193,7 @@ struct TrainConfig {
     num("norm_std", c.norm.std);
     if (const auto* f = v.find("seed")) c.seed = static_cast<std::uint64_t>(f->as_int());
     integer("eval_batch", c.eval_batch);
+    if (const auto* f = v.find("precision")) c.precision = parse_precision(f->as_string(), "TrainConfig precision");
     return c;
   }
 };
@@ -306,6 +318,7 @@ class ClassifierTrainer {
 
   bool step() {
     if (!loader_->next(batch_)) return false;
+    const PrecisionScope scope(cfg_.precision);
     model_->train();
     opt_->set_lr(current_lr());
     // the loader drops the last incomplete batch, so every batch has cfg_.batch rows over the ranks
@@ -446,6 +459,8 @@ class ClassifierTrainer {
   }
 
   const TrainConfig& config() const { return cfg_; }
+  // The training GEMMs' precision from the next step on (a resumed run may change it).
+  void set_precision(Precision p) { cfg_.precision = p; }
   Model& model() { return *model_; }
   optim::Optimizer<float>& optimizer() { return *opt_; }
   data::DataLoader& loader() { return *loader_; }

@@ -28,6 +28,14 @@
 //   metrics.jsonl lines are appended whole (train/metrics_log.hpp); a resume drops the lines
 //   logged after its checkpoint (and a torn last line) before appending.
 // The smoothed training loss is an exponential moving average with decay 0.95.
+// - Mixed precision: LmTrainConfig::precision (fp32 default, or bf16) is the matmul precision of
+//   the training steps' GEMMs (ops/precision_scope.hpp: projections, bilinear MLPs, attention,
+//   unembedding, forward and backward); lm_train_step itself runs at the caller's scope, LmTrainer
+//   sets cfg.precision around it. Master weights, AdamW state, norms, softmax, the loss, the
+//   clipping norm and evaluate_lm stay fp32; the checkpoint is the same fp32 file, with the
+//   precision in its run config, and may be resumed at either precision. No loss scaling: bf16
+//   keeps fp32's 8-bit exponent, so gradients do not underflow the way fp16's 5-bit exponent
+//   makes them; only the mantissa is shorter, and the GEMMs accumulate in fp32.
 // - Under mpirun (train/distributed.hpp) every rank builds the same trainer: parameters are
 //   broadcast from rank 0 (at construction and after a resume), every rank draws the whole
 //   batch's windows from the same sampler and trains on its shard of them, gradients are
@@ -57,6 +65,7 @@
 #include "../nn/transformer.hpp"
 #include "../optim/adamw.hpp"
 #include "../optim/clip.hpp"
+#include "../ops/precision_scope.hpp"
 #include "../optim/schedule.hpp"
 #include "distributed.hpp"
 #include "lm_checkpoint.hpp"
@@ -73,6 +82,7 @@ struct LmTrainConfig {
   double lr = 1e-3, min_lr = 1e-4, wd = 0.1, beta2 = 0.95, clip = 1.0;
   std::uint64_t seed = 0;
   int threads = 2;  // recorded in the run config; the caller sets OpenMP's thread count
+  Precision precision = Precision::fp32;  // of the training GEMMs (see the contract)
 
   void validate() const {
     model.validate();
@@ -85,6 +95,7 @@ struct LmTrainConfig {
     json::Value v = model.to_json_value();
     v["batch"] = batch;
     v["threads"] = threads;
+    v["precision"] = precision_name(precision);
     return v;
   }
   optim::AdamWOptions adamw() const {  // β1 and ε at PyTorch's defaults
@@ -217,7 +228,10 @@ class LmTrainer {
       const double t0 = seconds_now();
       auto b = next_batch();
       const std::int64_t skipped_before = guard_.skipped();
-      auto [loss, gnorm] = lm_train_step(model_, opt_, params_, b, cfg_.clip, &guard_, step_, &dp_, cfg_.batch);
+      const auto [loss, gnorm] = [&] {
+        const PrecisionScope scope(cfg_.precision);
+        return lm_train_step(model_, opt_, params_, b, cfg_.clip, &guard_, step_, &dp_, cfg_.batch);
+      }();
       const double dt = seconds_now() - t0;
       train_seconds_ += dt;
       run_train_s += dt;

@@ -24,6 +24,11 @@
 // - SaeTrainer::step checks the loss and gradients before the optimizer step
 //   (train/nonfinite.hpp, set_nonfinite()): NaN/Inf throws naming the step and parameter, or
 //   the step is skipped when allowed.
+// - Mixed precision: SaeTrainOptions::precision (fp32 default, or bf16) is the matmul precision
+//   of step()'s dense encoder GEMM (ops/precision_scope.hpp; the sparse decoder and gradients
+//   have no GEMM); weights, Adam state and the loss stay fp32, the checkpoint records the
+//   precision in its metadata and may be resumed at either one. No loss scaling: bf16 keeps
+//   fp32's 8-bit exponent, so nothing underflows the way fp16's 5-bit exponent would.
 // - Under mpirun (train/distributed.hpp) every rank harvests the same buffer (replicated: the
 //   LM forward passes are not split) and takes its shard of each batch's rows; SaeTrainer
 //   broadcasts rank 0's parameters (at construction and after load()), averages gradients into
@@ -43,6 +48,7 @@
 #include "../io/atomic_file.hpp"
 #include "checkpoint.hpp"
 #include "../nn/sae.hpp"
+#include "../ops/precision_scope.hpp"
 #include "../optim/constrained_adam.hpp"
 #include "../optim/schedule.hpp"
 #include "activation_buffer.hpp"
@@ -65,6 +71,7 @@ struct SaeTrainOptions {
   // e = x − x̂ (decoder without bias) and aux_coef · MSE(ê, e) joins the loss.
   index_t aux_k = 0;
   double aux_coef = 1.0 / 32;
+  Precision precision = Precision::fp32;  // of the training GEMMs (see the contract)
 
   void validate() const {
     BILIN_CHECK(expansion > 0 && k > 0, "train_sae", "--expansion and --k must be positive, got ", expansion, ", ", k);
@@ -83,6 +90,7 @@ class SaeTrainer {
         sched_(optim::LrSchedule::cosine(o.lr, o.steps, 0, o.min_lr)),
         dead_steps_(std::max<std::int64_t>(1, (o.dead_tokens + o.batch - 1) / o.batch)), aux_k_(o.aux_k),
         aux_coef_(o.aux_coef),
+        precision_(o.precision),
         last_fired_(static_cast<std::size_t>(cfg.n_latents), -1) {
     dp_.broadcast_parameters(sae_->parameters());
   }
@@ -95,6 +103,7 @@ class SaeTrainer {
   double step(const TensorF& x, index_t global_rows = 0) {
     opt_.set_lr(sched_.at(steps_done_));
     opt_.zero_grad();
+    const PrecisionScope scope(precision_);
     const SparseCode<float> code = sae_->encode(x);
     const TensorF xh = sae_->decode(code);
     TensorF loss = mse(xh, x);
@@ -132,6 +141,7 @@ class SaeTrainer {
     return l;
   }
   double lr() const { return opt_.lr(); }
+  Precision precision() const { return precision_; }
   void set_nonfinite(const NonFiniteOptions& o) { guard_ = NonFiniteGuard(o, "train_sae"); }
   const NonFiniteGuard& nonfinite() const { return guard_; }
   // Which latents count as dead now (see dead_fraction).
@@ -149,6 +159,7 @@ class SaeTrainer {
 
   void save(const std::string& path, std::map<std::string, std::string> meta) const {
     meta["sae_step"] = std::to_string(steps_done_);
+    meta["precision"] = precision_name(precision_);  // a record only: load() keeps this trainer's
     std::string lf;
     for (std::size_t j = 0; j < last_fired_.size(); ++j) {
       if (j) lf += ',';  // appended separately: `"," + to_string(...)` trips GCC 12's -Wrestrict
@@ -209,6 +220,7 @@ class SaeTrainer {
   std::int64_t dead_steps_;
   index_t aux_k_;
   double aux_coef_;
+  Precision precision_;
   std::vector<std::int64_t> last_fired_;
   std::int64_t steps_done_ = 0;
   NonFiniteGuard guard_{NonFiniteOptions{}, "train_sae"};
