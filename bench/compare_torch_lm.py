@@ -4,7 +4,7 @@
     python3 bench/compare_torch_lm.py [BUILD_DIR] [--threads 2] [--steps 6] [--repeats 2]
         [--vocab 4096] [--layers 4] [--d-model 256] [--heads 4] [--hidden 1024] [--ctx 256]
         [--batch 16] [--mlp bilinear] [--torch-env default|avx512|both] [--torch-spins 10000,1000,default]
-        [--no-check]
+        [--precisions fp32,bf16] [--no-check]
 
 BUILD_DIR defaults to build/release (the README's build); bilin runs
 BUILD_DIR/examples/train_tinylm --time-steps N (random tokens; one step = forward, backward,
@@ -26,14 +26,22 @@ given and unset) and --torch-spins (GOMP_SPINCOUNT for its run only; its OpenMP 
 OpenBLAS's own threads share the 2 cores, so the spin length changes its speed by up to 2x), and
 bilin is compared with the fastest configuration.
 
+Precisions (--precisions, default fp32,bf16): fp32 is both sides in float32; bf16 is mixed
+precision — PyTorch's forward and loss under torch.autocast("cpu", dtype=torch.bfloat16)
+(backward outside it, as PyTorch recommends; its master weights and AdamW stay float32), bilin
+with train_tinylm --precision bf16 (bf16 GEMM operands, fp32 accumulation, fp32 weights and
+optimizer). PyTorch gets the same search over --torch-env x --torch-spins at each precision.
+
 Check (unless --no-check): bilin dumps its initial weights and two warm-up batches; PyTorch loads
 them, computes the loss of batch 0, takes one AdamW step and computes the loss of batch 1. Both
 losses must match bilin's (float32, relative difference < 1e-4): the two programs train the
 same model with the same update.
 
-Runs are interleaved (torch, bilin, torch, bilin, ...) and the median step time over all timed
-steps of each side is reported. Output: one JSON line with bilin_tokens_per_s,
-torch_tokens_per_s, ratio, threads, the model config, the check result and the load average.
+Runs are interleaved (torch, bilin, torch, bilin, ... for each precision in turn) and the
+median step time over all timed steps of each side is reported. Output: one JSON line with
+bilin_tokens_per_s, torch_tokens_per_s, ratio (the fp32 row, as before), "precisions": one such
+row per precision (bf16's also with bilin_over_bilin_fp32 and torch_over_torch_fp32), threads,
+the model config, the check result (fp32) and the load average.
 """
 import argparse
 import json
@@ -183,10 +191,13 @@ def torch_worker(args):
     model = build_torch_model(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
 
+    bf16 = getattr(args, "autocast", "fp32") == "bf16"
+
     def step(x, y):
         opt.zero_grad(set_to_none=True)
-        logits = model(x)
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):  # mixed precision: forward + loss
+            logits = model(x)
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -223,11 +234,11 @@ def torch_worker(args):
     print(json.dumps(result))
 
 
-def run_bilin(args, binary, dump=None, steps=None):
+def run_bilin(args, binary, dump=None, steps=None, precision="fp32"):
     cmd = [binary, "--time-steps", str(steps or args.steps), "--threads", str(args.threads), "--vocab", str(args.vocab),
            "--layers", str(args.layers), "--d-model", str(args.d_model), "--heads", str(args.heads),
            "--hidden", str(args.hidden), "--ctx", str(args.ctx), "--batch", str(args.batch), "--mlp", args.mlp,
-           "--seed", str(args.seed)]
+           "--seed", str(args.seed), "--precision", precision]
     if dump:
         cmd += ["--dump", dump]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -248,9 +259,10 @@ def peer_env(env_kind, spin=None):
     return env
 
 
-def run_torch(args, env_kind, check_file=None, spin=None):
+def run_torch(args, env_kind, check_file=None, spin=None, precision="fp32"):
     env = peer_env(env_kind, spin)
     cmd = [sys.executable, os.path.abspath(__file__), "--worker"] + [a for a in sys.argv[1:] if a != "--worker"]
+    cmd += ["--autocast", precision]
     if check_file:  # the check only; no timed steps
         cmd += ["--check-file", check_file, "--steps", "0"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
@@ -276,8 +288,11 @@ def main():
     p.add_argument("--torch-spins", default="10000,1000,default",
                    help="GOMP_SPINCOUNT values PyTorch is timed with (default = libgomp's own); the "
                         "comparison uses its fastest configuration")
+    p.add_argument("--precisions", default="fp32,bf16",
+                   help="comma-separated: fp32 (both sides float32), bf16 (PyTorch autocast bf16, bilin --precision bf16)")
     p.add_argument("--no-check", action="store_true")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--autocast", default="fp32", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
     p.add_argument("--check-file", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -290,6 +305,10 @@ def main():
         raise SystemExit("compare_torch_lm: %s not found; build the train_tinylm target first "
                          "(cmake --build build/release --target train_tinylm)" % binary)
     envs = ["default", "avx512"] if args.torch_env == "both" else [args.torch_env]
+    precisions = [x.strip() for x in args.precisions.split(",") if x.strip()]
+    for pr in precisions:
+        if pr not in ("fp32", "bf16"):
+            raise SystemExit("compare_torch_lm: --precisions: unknown precision '%s' (expected fp32 or bf16)" % pr)
 
     check = None
     if not args.no_check:
@@ -300,25 +319,36 @@ def main():
 
     spins = [x.strip() for x in args.torch_spins.split(",") if x.strip()]
     configs = {"%s/spin=%s" % (e, sp): (e, sp) for e in envs for sp in spins}
-    bilin_times, torch_times = [], {c: [] for c in configs}
+    bilin_times = {pr: [] for pr in precisions}
+    torch_times = {pr: {c: [] for c in configs} for pr in precisions}
     for _ in range(args.repeats):
-        for c, (e, sp) in configs.items():
-            torch_times[c] += run_torch(args, e, spin=sp)["step_seconds"]
-        bilin_times += run_bilin(args, binary)["step_seconds"]
+        for pr in precisions:
+            for c, (e, sp) in configs.items():
+                torch_times[pr][c] += run_torch(args, e, spin=sp, precision=pr)["step_seconds"]
+            bilin_times[pr] += run_bilin(args, binary, precision=pr)["step_seconds"]
 
     tokens = args.batch * args.ctx
-    bilin_tps = tokens / statistics.median(bilin_times)
-    torch_tps = {e: tokens / statistics.median(t) for e, t in torch_times.items()}
-    best_env = max(torch_tps, key=torch_tps.get)
-    result = {
-        "bilin_tokens_per_s": round(bilin_tps, 1),
-        "torch_tokens_per_s": round(torch_tps[best_env], 1),
-        "ratio": round(bilin_tps / torch_tps[best_env], 2),
+    rows = {}
+    for pr in precisions:
+        bilin_tps = tokens / statistics.median(bilin_times[pr])
+        torch_tps = {e: tokens / statistics.median(t) for e, t in torch_times[pr].items()}
+        best_env = max(torch_tps, key=torch_tps.get)
+        rows[pr] = {
+            "bilin_tokens_per_s": round(bilin_tps, 1),
+            "torch_tokens_per_s": round(torch_tps[best_env], 1),
+            "ratio": round(bilin_tps / torch_tps[best_env], 2),
+            "torch_config": best_env,
+            "torch_tokens_per_s_by_config": {e: round(v, 1) for e, v in torch_tps.items()},
+            "bilin_step_seconds": [round(t, 4) for t in bilin_times[pr]],
+            "torch_step_seconds": {e: [round(t, 4) for t in v] for e, v in torch_times[pr].items()},
+        }
+    if "fp32" in rows and "bf16" in rows:
+        rows["bf16"]["bilin_over_bilin_fp32"] = round(rows["bf16"]["bilin_tokens_per_s"] / rows["fp32"]["bilin_tokens_per_s"], 2)
+        rows["bf16"]["torch_over_torch_fp32"] = round(rows["bf16"]["torch_tokens_per_s"] / rows["fp32"]["torch_tokens_per_s"], 2)
+    result = dict(rows.get("fp32", {}))
+    result.update({
+        "precisions": rows,
         "threads": args.threads,
-        "torch_config": best_env,
-        "torch_tokens_per_s_by_config": {e: round(v, 1) for e, v in torch_tps.items()},
-        "bilin_step_seconds": [round(t, 4) for t in bilin_times],
-        "torch_step_seconds": {e: [round(t, 4) for t in v] for e, v in torch_times.items()},
         "config": {"vocab": args.vocab, "n_layer": args.layers, "d_model": args.d_model, "n_head": args.heads,
                    "d_hidden": args.hidden, "n_ctx": args.ctx, "batch": args.batch, "mlp": args.mlp},
         "check": check,
@@ -326,7 +356,7 @@ def main():
         "env": {k: os.environ.get(k) for k in ("GLIBC_TUNABLES", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY",
                                               "OPENBLAS_CORETYPE")},
         "torch_version": __import__("torch").__version__,
-    }
+    })
     print(json.dumps(result))
     if check is not None and not check["ok"]:
         sys.exit(1)

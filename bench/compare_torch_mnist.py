@@ -3,7 +3,7 @@
 
     bench/compare_torch_mnist.py BUILD_DIR [--threads 2] [--batches 2048,256] [--epochs 3]
                                  [--repeats 2] [--dataset mnist] [--torch-env default|avx512|both]
-                                 [--torch-spins default,10000,1000]
+                                 [--torch-spins default,10000,1000] [--precisions fp32,bf16]
                                  [--full] [--full-epochs 20]
 
 Both sides train the same model (embed 784→512, bilinear 512→512, head 512→10, no biases),
@@ -25,8 +25,15 @@ comparison is against the fastest configuration (bilin keeps its defaults). Runs
 interleaved (torch, bilin, torch, bilin, ...) and the median over all timed epochs is reported
 (the first epoch of every run is a warm-up and not counted).
 
---full additionally trains the full paper recipe (20 epochs) in PyTorch and in bilin and prints
-both test accuracies.
+Precisions (--precisions, default fp32,bf16): fp32 is both sides in float32; bf16 is mixed
+precision — PyTorch's training forward and loss under torch.autocast("cpu",
+dtype=torch.bfloat16) (backward outside it, weights and AdamW float32), bilin with
+train_mnist --precision bf16 (bf16 GEMM operands, fp32 accumulation). Both sides evaluate the
+test set in float32, as the fp32 rows do. PyTorch gets the same search over BLAS environments and
+spin counts at each precision; rows of both precisions are interleaved in one run.
+
+--full additionally trains the full paper recipe (20 epochs) in PyTorch and in bilin at each
+precision and prints the test accuracies.
 """
 import argparse
 import gzip
@@ -97,6 +104,7 @@ def torch_worker(args):
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     crit = nn.CrossEntropyLoss()
+    bf16 = args.autocast == "bf16"
     B, n = args.batch, len(xtr)
     epochs = []
     for _ in range(args.epochs):
@@ -109,7 +117,8 @@ def torch_worker(args):
             if args.noise > 0:  # kornia RandomGaussianNoise(std, p): per-sample coin flip
                 apply = (torch.rand(B, 1) < args.noise_p).float()
                 x = x + torch.randn_like(x) * args.noise * apply
-            loss = crit(model(x), y)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):  # mixed precision: forward + loss
+                loss = crit(model(x), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -133,13 +142,14 @@ def base_env(args):
     return env
 
 
-def run_torch(args, batch, epochs, env_kind, spin="default"):
+def run_torch(args, batch, epochs, env_kind, spin="default", precision="fp32"):
     env = peer_env(env_kind, spin)
     if args.omp_wait_policy != "default":
         env["OMP_WAIT_POLICY"] = args.omp_wait_policy
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--data-dir", args.data_dir,
            "--batch", str(batch), "--epochs", str(epochs), "--threads", str(args.threads), "--seed", "42",
-           "--hidden", "512", "--lr", "1e-3", "--wd", "0.5", "--noise", "0.4", "--noise-p", "0.5"]
+           "--hidden", "512", "--lr", "1e-3", "--wd", "0.5", "--noise", "0.4", "--noise-p", "0.5",
+           "--autocast", precision]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])["epochs"]
 
@@ -186,6 +196,8 @@ def main():
                         "its OpenMP threads and its OpenBLAS threads compete for the cores, and how long "
                         "idle OpenMP threads spin changes its speed by 2x here")
     p.add_argument("--omp-wait-policy", default="default", choices=["passive", "active", "default"])
+    p.add_argument("--precisions", default="fp32,bf16",
+                   help="comma-separated: fp32 (both sides float32), bf16 (PyTorch autocast bf16, bilin --precision bf16)")
     # worker mode (internal)
     p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--data-dir")
@@ -196,6 +208,7 @@ def main():
     p.add_argument("--wd", type=float, default=0.5)
     p.add_argument("--noise", type=float, default=0.4)
     p.add_argument("--noise-p", type=float, default=0.5)
+    p.add_argument("--autocast", default="fp32", choices=["fp32", "bf16"])
     args = p.parse_args()
     if args.torch_worker:
         torch_worker(args)
@@ -214,48 +227,65 @@ def main():
     spins = [x.strip() for x in args.torch_spins.split(",") if x.strip()]
     configs = [(e, sp) for e in envs for sp in spins]
     name = lambda e, sp: "torch-%s%s" % (e, "" if sp == "default" else "-spin" + sp)
+    precisions = [x.strip() for x in args.precisions.split(",") if x.strip()]
+    for pr in precisions:
+        if pr not in ("fp32", "bf16"):
+            sys.exit("compare_torch_mnist: --precisions: unknown precision '%s' (expected fp32 or bf16)" % pr)
     print("compare_torch_mnist: data %s, threads %d, %d epochs x %d repeats per side, OMP_WAIT_POLICY %s, "
           "load %.2f at start" % (args.data_dir, args.threads, args.epochs, args.repeats, args.omp_wait_policy,
                                   load1()), flush=True)
 
     rows = []
     for batch in [int(b) for b in args.batches.split(",")]:
-        times = {"bilin": []}
-        for e, sp in configs:
-            times[name(e, sp)] = []
-        for _ in range(args.repeats):
+        times = {pr: {"bilin": []} for pr in precisions}
+        for pr in precisions:
             for e, sp in configs:
-                times[name(e, sp)] += epoch_seconds(run_torch(args, batch, args.epochs, e, sp))
-            times["bilin"] += epoch_seconds(run_bilin(args, batch, args.epochs)[1])
-        med = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
-        cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
-        best_torch = min(v for k, v in med.items() if k.startswith("torch"))
-        rows.append((batch, med, cpu, best_torch))
-        print("batch %5d: " % batch + ", ".join("%s %.3f s/epoch (cpu %.3f s)" % (k, med[k], cpu[k]) for k in med)
-              + ", bilin/best-torch %.2f (load %.2f)" % (med["bilin"] / best_torch, load1()), flush=True)
+                times[pr][name(e, sp)] = []
+        for _ in range(args.repeats):
+            for pr in precisions:
+                for e, sp in configs:
+                    times[pr][name(e, sp)] += epoch_seconds(run_torch(args, batch, args.epochs, e, sp, pr))
+                times[pr]["bilin"] += epoch_seconds(
+                    run_bilin(args, batch, args.epochs, ("--precision", pr))[1])
+        for pr in precisions:
+            med = {k: statistics.median(w for w, _ in v) for k, v in times[pr].items()}
+            cpu = {k: statistics.median(c for _, c in v) for k, v in times[pr].items()}
+            best_torch = min(v for k, v in med.items() if k.startswith("torch"))
+            rows.append((batch, pr, med, cpu, best_torch))
+            print("batch %5d %s: " % (batch, pr)
+                  + ", ".join("%s %.3f s/epoch (cpu %.3f s)" % (k, med[k], cpu[k]) for k in med)
+                  + ", bilin/best-torch %.2f (load %.2f)" % (med["bilin"] / best_torch, load1()), flush=True)
 
     print()
     cols = [name(e, sp) for e, sp in configs]
     print("median wall seconds per epoch (train + test evaluation), CPU seconds (all threads) in brackets")
-    print("| batch | " + " | ".join("%s" % c for c in cols) + " | bilin | bilin / " + " | bilin / ".join(cols) + " |")
-    print("|---:|" + "---:|" * (2 * len(cols) + 1))
-    for batch, med, cpu, best in rows:
-        print("| %d | " % batch + " | ".join("%.3f (%.2f)" % (med[c], cpu[c]) for c in cols)
+    print("| batch | precision | " + " | ".join("%s" % c for c in cols) + " | bilin | bilin / "
+          + " | bilin / ".join(cols) + " |")
+    print("|---:|---|" + "---:|" * (2 * len(cols) + 1))
+    for batch, pr, med, cpu, best in rows:
+        print("| %d | %s | " % (batch, pr) + " | ".join("%.3f (%.2f)" % (med[c], cpu[c]) for c in cols)
               + " | %.3f (%.2f) | " % (med["bilin"], cpu["bilin"])
               + " | ".join("%.2f" % (med["bilin"] / med[c]) for c in cols) + " |")
     print("\nbilin / fastest PyTorch configuration: " + ", ".join(
-        "batch %d: %.2f" % (batch, med["bilin"] / best) for batch, med, cpu, best in rows))
+        "batch %d %s: %.2f" % (batch, pr, med["bilin"] / best) for batch, pr, med, cpu, best in rows))
+    by = {(batch, pr): (med, best) for batch, pr, med, cpu, best in rows}
+    for batch in sorted({b for b, _ in by}):
+        if (batch, "fp32") in by and (batch, "bf16") in by:
+            (m32, b32), (m16, b16) = by[(batch, "fp32")], by[(batch, "bf16")]
+            print("batch %d: bf16 / fp32 epoch time: bilin %.2f, fastest PyTorch %.2f"
+                  % (batch, m16["bilin"] / m32["bilin"], b16 / b32))
 
     if args.full:
-        print("\nfull paper recipe (%d epochs, batch 2048, seed 42):" % args.full_epochs, flush=True)
-        t0 = time.perf_counter()
-        te = run_torch(args, 2048, args.full_epochs, envs[-1], spins[-1])
-        t1 = time.perf_counter()
-        summary, be = run_bilin(args, 2048, args.full_epochs)
-        t2 = time.perf_counter()
-        print("  torch: test_acc %.4f (%.1f s)" % (te[-1]["test_acc"], t1 - t0))
-        print("  bilin: test_acc %.4f (%.1f s)" % (summary["test_acc"], t2 - t1))
-        print("  difference (bilin - torch): %+.2f points" % (100 * (summary["test_acc"] - te[-1]["test_acc"])))
+        for pr in precisions:
+            print("\nfull paper recipe (%d epochs, batch 2048, seed 42, %s):" % (args.full_epochs, pr), flush=True)
+            t0 = time.perf_counter()
+            te = run_torch(args, 2048, args.full_epochs, envs[-1], spins[-1], pr)
+            t1 = time.perf_counter()
+            summary, be = run_bilin(args, 2048, args.full_epochs, ("--precision", pr))
+            t2 = time.perf_counter()
+            print("  torch: test_acc %.4f (%.1f s)" % (te[-1]["test_acc"], t1 - t0))
+            print("  bilin: test_acc %.4f (%.1f s)" % (summary["test_acc"], t2 - t1))
+            print("  difference (bilin - torch): %+.2f points" % (100 * (summary["test_acc"] - te[-1]["test_acc"])))
 
 
 if __name__ == "__main__":
