@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "classifier_support.hpp"
 #include "test_support.hpp"
 
 using namespace bilin;
@@ -502,21 +503,6 @@ TEST_CASE("topk_encode under bf16: pre-activations from the bf16 GEMM", "[mixed]
 
 namespace {
 
-data::ImageDataset mp_images(index_t n, std::uint64_t seed) {
-  Generator g(seed);
-  auto img = Tensor<std::uint8_t>::empty({n, 64});
-  auto lab = Tensor<std::int64_t>::empty({n});
-  for (index_t i = 0; i < n; ++i) {
-    const auto label = static_cast<std::int64_t>(g.randint(4));
-    lab.data()[i] = label;
-    for (index_t j = 0; j < 64; ++j) {
-      const bool inside = (j / 8 >= 4) * 2 + (j % 8 >= 4) == label;
-      img.data()[i * 64 + j] = static_cast<std::uint8_t>(g.randint(120) + (inside ? 80 : 0));
-    }
-  }
-  return data::ImageDataset::from_tensors(img, lab, 8, 8);
-}
-
 train::TrainConfig mp_classifier_config(Precision p) {
   train::TrainConfig c;
   c.model.d_input = 64;
@@ -529,17 +515,6 @@ train::TrainConfig mp_classifier_config(Precision p) {
   c.eval_batch = 100;
   c.precision = p;
   return c;
-}
-
-void mp_steps(train::ClassifierTrainer& t, int k) {
-  for (int i = 0; i < k;) {
-    if (t.epoch_done()) {
-      t.begin_epoch(t.epoch() + 1);
-    } else {
-      REQUIRE(t.step());
-      ++i;
-    }
-  }
 }
 
 std::vector<std::vector<float>> mp_params(const std::vector<TensorF>& ps) {
@@ -560,11 +535,11 @@ void mp_check_fp32_file(const std::string& path) {
 }  // namespace
 
 TEST_CASE("ClassifierTrainer under bf16: trains like fp32, records and resumes its precision", "[mixed][train]") {
-  const auto train_set = mp_images(320, 1), test_set = mp_images(200, 2);
+  const auto train_set = bilin_test::quadrant_images(320, 1), test_set = bilin_test::quadrant_images(200, 2);
   train::ClassifierTrainer fp(mp_classifier_config(Precision::fp32), train_set, test_set);
   train::ClassifierTrainer bf(mp_classifier_config(Precision::bf16), train_set, test_set);
-  mp_steps(fp, 25);
-  mp_steps(bf, 25);
+  bilin_test::run_classifier_steps(fp, 25);
+  bilin_test::run_classifier_steps(bf, 25);
   CHECK(mp_params(fp.model().parameters()) != mp_params(bf.model().parameters()));
   const auto efp = fp.evaluate_test(), ebf = bf.evaluate_test();
   CHECK(efp.acc > 0.9);
@@ -580,19 +555,19 @@ TEST_CASE("ClassifierTrainer under bf16: trains like fp32, records and resumes i
   bilin_test::TempDir dir("mixed_classifier");
   const std::string path = dir.path + "/ckpt.safetensors";
   train::ClassifierTrainer a(mp_classifier_config(Precision::bf16), train_set, test_set);
-  mp_steps(a, 12);
+  bilin_test::run_classifier_steps(a, 12);
   a.save(path);
   mp_check_fp32_file(path);
   CHECK_THAT(io::read_checkpoint_metadata(path).at("train.config"), Catch::Matchers::Contains(R"("precision":"bf16")"));
-  mp_steps(a, 8);
+  bilin_test::run_classifier_steps(a, 8);
   auto r = train::ClassifierTrainer::resume(path, train_set, test_set);
   CHECK(r->config().precision == Precision::bf16);
-  mp_steps(*r, 8);
+  bilin_test::run_classifier_steps(*r, 8);
   CHECK(mp_params(r->model().parameters()) == mp_params(a.model().parameters()));
   // resuming at the other precision is allowed (the weights are fp32) and changes the steps
   auto r32 = train::ClassifierTrainer::resume(path, train_set, test_set);
   r32->set_precision(Precision::fp32);
-  mp_steps(*r32, 8);
+  bilin_test::run_classifier_steps(*r32, 8);
   CHECK(mp_params(r32->model().parameters()) != mp_params(a.model().parameters()));
 }
 
@@ -671,7 +646,7 @@ TEST_CASE("SaeTrainer under bf16: reconstruction loss near fp32's, precision in 
   };
   std::vector<TensorF> xs;
   for (int s = 0; s < 60; ++s) xs.push_back(batch(64));
-  auto run = [&](Precision p) {
+  auto options = [](Precision p) {
     train::SaeTrainOptions o;
     o.k = 4;
     o.batch = 64;
@@ -679,7 +654,10 @@ TEST_CASE("SaeTrainer under bf16: reconstruction loss near fp32's, precision in 
     o.lr = 1e-2;
     o.min_lr = 1e-3;
     o.precision = p;
-    auto t = std::make_unique<train::SaeTrainer>(nn::SaeConfig{16, 64, 4}, o, 3);
+    return o;
+  };
+  auto run = [&](Precision p) {
+    auto t = std::make_unique<train::SaeTrainer>(nn::SaeConfig{16, 64, 4}, options(p), 3);
     double last = 0;
     for (const auto& x : xs) last = t->step(x);
     return std::make_pair(last, std::move(t));
@@ -695,10 +673,7 @@ TEST_CASE("SaeTrainer under bf16: reconstruction loss near fp32's, precision in 
   t16->save(path, {});
   mp_check_fp32_file(path);
   CHECK(io::read_checkpoint_metadata(path).at("precision") == "bf16");
-  train::SaeTrainOptions o;
-  o.k = 4;
-  o.batch = 64;
-  train::SaeTrainer back(nn::SaeConfig{16, 64, 4}, o, 9);
+  train::SaeTrainer back(nn::SaeConfig{16, 64, 4}, options(Precision::fp32), 9);
   back.load(path);
   CHECK(mp_params(back.sae().parameters()) == mp_params(t16->sae().parameters()));
   CHECK(back.steps_done() == 60);

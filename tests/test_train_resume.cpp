@@ -7,27 +7,15 @@
 #include <bilin/train/classifier_trainer.hpp>
 #include <catch2/catch.hpp>
 
+#include "classifier_support.hpp"
 #include "test_support.hpp"
 
 using namespace bilin;
 
 namespace {
 
-// n synthetic 8x8 images: noise everywhere, brighter in the quadrant named by the label.
-data::ImageDataset synthetic(index_t n, std::uint64_t seed) {
-  Generator g(seed);
-  auto img = Tensor<std::uint8_t>::empty({n, 64});
-  auto lab = Tensor<std::int64_t>::empty({n});
-  for (index_t i = 0; i < n; ++i) {
-    const auto label = static_cast<std::int64_t>(g.randint(4));
-    lab.data()[i] = label;
-    for (index_t j = 0; j < 64; ++j) {
-      const bool inside = (j / 8 >= 4) * 2 + (j % 8 >= 4) == label;
-      img.data()[i * 64 + j] = static_cast<std::uint8_t>(g.randint(120) + (inside ? 80 : 0));
-    }
-  }
-  return data::ImageDataset::from_tensors(img, lab, 8, 8);
-}
+using bilin_test::quadrant_images;
+using bilin_test::run_classifier_steps;
 
 train::TrainConfig config(const std::string& schedule = "cosine", const std::string& optimizer = "adamw") {
   train::TrainConfig c;
@@ -47,17 +35,6 @@ train::TrainConfig config(const std::string& schedule = "cosine", const std::str
   return c;
 }
 
-void run_steps(train::ClassifierTrainer& t, int k) {
-  for (int i = 0; i < k;) {
-    if (t.epoch_done()) {
-      t.begin_epoch(t.epoch() + 1);
-    } else {
-      REQUIRE(t.step());
-      ++i;
-    }
-  }
-}
-
 std::vector<std::vector<float>> params(train::ClassifierTrainer& t) {
   std::vector<std::vector<float>> out;
   for (auto& p : t.model().parameters()) out.push_back(p.to_vector());
@@ -67,12 +44,12 @@ std::vector<std::vector<float>> params(train::ClassifierTrainer& t) {
 }  // namespace
 
 TEST_CASE("training is bit-identical for the same seed, and for 1 vs 2 threads", "[train]") {
-  const auto train_set = synthetic(300, 1), test_set = synthetic(100, 2);
+  const auto train_set = quadrant_images(300, 1), test_set = quadrant_images(100, 2);
   auto run = [&](int threads) {
     const int saved = omp_get_max_threads();
     omp_set_num_threads(threads);
     train::ClassifierTrainer t(config(), train_set, test_set);
-    run_steps(t, 20);
+    run_classifier_steps(t, 20);
     omp_set_num_threads(saved);
     return params(t);
   };
@@ -82,12 +59,12 @@ TEST_CASE("training is bit-identical for the same seed, and for 1 vs 2 threads",
   auto other = config();
   other.seed = 43;
   train::ClassifierTrainer t(other, train_set, test_set);
-  run_steps(t, 20);
+  run_classifier_steps(t, 20);
   CHECK(params(t) != a);
 }
 
 TEST_CASE("resume from a checkpoint continues bit-identically", "[train]") {
-  const auto train_set = synthetic(300, 1), test_set = synthetic(100, 2);
+  const auto train_set = quadrant_images(300, 1), test_set = quadrant_images(100, 2);
   const bilin_test::TempDir tmp("resume");
   const std::string dir = tmp.path;
 
@@ -97,10 +74,10 @@ TEST_CASE("resume from a checkpoint continues bit-identically", "[train]") {
     CAPTURE(schedule, optimizer);
     const int N = 13, M = 12;
     train::ClassifierTrainer full(config(schedule, optimizer), train_set, test_set);
-    run_steps(full, N + M);
+    run_classifier_steps(full, N + M);
 
     train::ClassifierTrainer first(config(schedule, optimizer), train_set, test_set);
-    run_steps(first, N);
+    run_classifier_steps(first, N);
     const std::string path = dir + "/ck_" + optimizer + ".safetensors";
     first.save(path);
     auto resumed = train::ClassifierTrainer::resume(path, train_set, test_set);
@@ -109,7 +86,7 @@ TEST_CASE("resume from a checkpoint continues bit-identically", "[train]") {
     CHECK(resumed->loader().position().batch == N - 9);
     CHECK(resumed->epoch_stats().loss_sum == first.epoch_stats().loss_sum);
     CHECK(resumed->current_lr() == first.current_lr());
-    run_steps(*resumed, M);
+    run_classifier_steps(*resumed, M);
 
     CHECK(params(*resumed) == params(full));
     CHECK(resumed->epoch_stats().loss_sum == full.epoch_stats().loss_sum);
@@ -127,7 +104,7 @@ TEST_CASE("resume from a checkpoint continues bit-identically", "[train]") {
 }
 
 TEST_CASE("training on synthetic data learns (the loop really optimizes)", "[train]") {
-  const auto train_set = synthetic(300, 1), test_set = synthetic(200, 2);
+  const auto train_set = quadrant_images(300, 1), test_set = quadrant_images(200, 2);
   auto c = config();
   c.noise = 0;
   c.shift = 0;
