@@ -3,6 +3,8 @@
 //
 // - bilin_test::quadrant_images(n, seed): n synthetic 8x8 images with labels 0..3: noise
 //   everywhere, brighter in the quadrant the label names (a few dozen steps learn it).
+// - bilin_test::quadrant_config(schedule, optimizer): a small bilinear classifier for it (hidden
+//   16, batch 32, 4 epochs, AdamW lr 5e-3, input noise and ±1-pixel shifts).
 // - bilin_test::run_classifier_steps(t, k): k optimizer steps of a ClassifierTrainer, starting
 //   the next epoch whenever one runs out of batches.
 #pragma once
@@ -10,6 +12,7 @@
 
 #include <bilin/train/classifier_trainer.hpp>
 #include <cstdint>
+#include <string>
 
 namespace bilin_test {
 
@@ -26,6 +29,25 @@ inline bilin::data::ImageDataset quadrant_images(bilin::index_t n, std::uint64_t
     }
   }
   return bilin::data::ImageDataset::from_tensors(img, lab, 8, 8);
+}
+
+inline bilin::train::TrainConfig quadrant_config(const std::string& schedule = "cosine",
+                                                 const std::string& optimizer = "adamw") {
+  bilin::train::TrainConfig c;
+  c.model.d_input = 64;
+  c.model.d_hidden = 16;
+  c.model.d_output = 4;
+  c.batch = 32;
+  c.epochs = 4;
+  c.lr = 5e-3;
+  c.weight_decay = 0.1;
+  c.noise = 0.4;
+  c.noise_p = 0.5;
+  c.shift = 1;
+  c.schedule = schedule;
+  c.optimizer = optimizer;
+  c.eval_batch = 64;
+  return c;
 }
 
 inline void run_classifier_steps(bilin::train::ClassifierTrainer& t, int k) {

@@ -504,15 +504,7 @@ TEST_CASE("topk_encode under bf16: pre-activations from the bf16 GEMM", "[mixed]
 namespace {
 
 train::TrainConfig mp_classifier_config(Precision p) {
-  train::TrainConfig c;
-  c.model.d_input = 64;
-  c.model.d_hidden = 32;
-  c.model.d_output = 4;
-  c.batch = 32;
-  c.epochs = 3;
-  c.lr = 5e-3;
-  c.weight_decay = 0.1;
-  c.eval_batch = 100;
+  train::TrainConfig c = bilin_test::quadrant_config();
   c.precision = p;
   return c;
 }

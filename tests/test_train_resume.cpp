@@ -15,25 +15,8 @@ using namespace bilin;
 namespace {
 
 using bilin_test::quadrant_images;
+using bilin_test::quadrant_config;
 using bilin_test::run_classifier_steps;
-
-train::TrainConfig config(const std::string& schedule = "cosine", const std::string& optimizer = "adamw") {
-  train::TrainConfig c;
-  c.model.d_input = 64;
-  c.model.d_hidden = 16;
-  c.model.d_output = 4;
-  c.batch = 32;
-  c.epochs = 4;
-  c.lr = 5e-3;
-  c.weight_decay = 0.1;
-  c.noise = 0.4;
-  c.noise_p = 0.5;
-  c.shift = 1;
-  c.schedule = schedule;
-  c.optimizer = optimizer;
-  c.eval_batch = 64;
-  return c;
-}
 
 std::vector<std::vector<float>> params(train::ClassifierTrainer& t) {
   std::vector<std::vector<float>> out;
@@ -48,7 +31,7 @@ TEST_CASE("training is bit-identical for the same seed, and for 1 vs 2 threads",
   auto run = [&](int threads) {
     const int saved = omp_get_max_threads();
     omp_set_num_threads(threads);
-    train::ClassifierTrainer t(config(), train_set, test_set);
+    train::ClassifierTrainer t(quadrant_config(), train_set, test_set);
     run_classifier_steps(t, 20);
     omp_set_num_threads(saved);
     return params(t);
@@ -56,7 +39,7 @@ TEST_CASE("training is bit-identical for the same seed, and for 1 vs 2 threads",
   const auto a = run(2);
   CHECK(a == run(2));
   CHECK(a == run(1));
-  auto other = config();
+  auto other = quadrant_config();
   other.seed = 43;
   train::ClassifierTrainer t(other, train_set, test_set);
   run_classifier_steps(t, 20);
@@ -73,10 +56,10 @@ TEST_CASE("resume from a checkpoint continues bit-identically", "[train]") {
        std::vector<std::pair<std::string, std::string>>{{"cosine", "adamw"}, {"cosine-step", "sgd"}}) {
     CAPTURE(schedule, optimizer);
     const int N = 13, M = 12;
-    train::ClassifierTrainer full(config(schedule, optimizer), train_set, test_set);
+    train::ClassifierTrainer full(quadrant_config(schedule, optimizer), train_set, test_set);
     run_classifier_steps(full, N + M);
 
-    train::ClassifierTrainer first(config(schedule, optimizer), train_set, test_set);
+    train::ClassifierTrainer first(quadrant_config(schedule, optimizer), train_set, test_set);
     run_classifier_steps(first, N);
     const std::string path = dir + "/ck_" + optimizer + ".safetensors";
     first.save(path);
@@ -97,7 +80,7 @@ TEST_CASE("resume from a checkpoint continues bit-identically", "[train]") {
     CHECK(ea.acc == eb.acc);
   }
   // a checkpoint without training metadata is refused with a clear message
-  train::ClassifierTrainer t(config(), train_set, test_set);
+  train::ClassifierTrainer t(quadrant_config(), train_set, test_set);
   t.save_model(dir + "/model.safetensors");
   CHECK_THROWS_WITH(train::ClassifierTrainer::resume(dir + "/model.safetensors", train_set, test_set),
                     Catch::Matchers::Contains("no optimizer state") || Catch::Matchers::Contains("train.epoch"));
@@ -105,7 +88,7 @@ TEST_CASE("resume from a checkpoint continues bit-identically", "[train]") {
 
 TEST_CASE("training on synthetic data learns (the loop really optimizes)", "[train]") {
   const auto train_set = quadrant_images(300, 1), test_set = quadrant_images(200, 2);
-  auto c = config();
+  auto c = quadrant_config();
   c.noise = 0;
   c.shift = 0;
   c.epochs = 30;
