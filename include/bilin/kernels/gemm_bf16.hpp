@@ -62,8 +62,8 @@ inline bool bf16_backend_available(Bf16Backend b, std::string* why = nullptr) {
   return no("unknown backend");
 }
 
-// The backend gemm_bf16 uses, chosen on first use: BILIN_BF16_KERNEL if set, else the fastest
-// available (amx, avx512bf16, portable).
+// The backend gemm_bf16 uses, chosen on first use: BILIN_BF16_KERNEL if set, else the first
+// available of amx, avx512bf16, portable (in that order: the widest bf16 instruction first).
 inline Bf16Backend bf16_backend() {
   static const Bf16Backend chosen = [] {
     if (const char* env = std::getenv("BILIN_BF16_KERNEL"); env && *env) {
