@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "buffer_pool.hpp"
 #include "error.hpp"
 #include "random.hpp"
 #include "shape.hpp"
@@ -45,18 +46,16 @@ constexpr const char* dtype_name() {
   else return "unknown";
 }
 
-// 64-byte aligned, uninitialized buffer (zeroed when asked).
+// 64-byte aligned, uninitialized buffer (zeroed when asked), from buffer_pool().
 template <class T>
 class Storage {
  public:
-  static constexpr std::size_t kAlign = 64;
+  static constexpr std::size_t kAlign = BufferPool::kAlign;
   explicit Storage(std::size_t n, bool zero = false) : n_(n) {
-    const std::size_t bytes = std::max<std::size_t>(kAlign, (n * sizeof(T) + kAlign - 1) / kAlign * kAlign);
-    ptr_ = static_cast<T*>(std::aligned_alloc(kAlign, bytes));
-    if (!ptr_) throw std::bad_alloc();
-    if (zero) std::memset(static_cast<void*>(ptr_), 0, bytes);
+    ptr_ = static_cast<T*>(buffer_pool().acquire(n * sizeof(T), &capacity_));
+    if (zero) std::memset(static_cast<void*>(ptr_), 0, capacity_);
   }
-  ~Storage() { std::free(ptr_); }
+  ~Storage() { buffer_pool().release(ptr_, capacity_); }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   T* data() { return ptr_; }
@@ -65,7 +64,7 @@ class Storage {
 
  private:
   T* ptr_ = nullptr;
-  std::size_t n_ = 0;
+  std::size_t n_ = 0, capacity_ = 0;
 };
 
 template <class T>

@@ -10,6 +10,8 @@
 // local tile, then copied. The k slices (balanced, whole 32-k blocks) depend on K alone, and
 // a C element is summed by one thread in ascending slices, so results are bit-identical for
 // every thread count.
+// Large outputs (stream_bytes) computed in one k slice over beta = 0 are written with
+// non-temporal stores: the same values, without reading C's lines into the cache first.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -20,6 +22,10 @@
 #include "gemm_driver.hpp"
 
 namespace bilin::kernels::gemm_bf16_detail {
+
+// Outputs of at least this many bytes, written in one k slice over beta = 0, go out with
+// non-temporal stores (see `stream` below).
+inline constexpr index_t stream_bytes = index_t(8) << 20;
 
 template <class Bk>
 void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha, const float* A,
@@ -34,6 +40,10 @@ void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, floa
   std::uint32_t* const bpack =
       gemm_detail::thread_scratch<std::uint32_t, 20>(static_cast<std::size_t>(ceil_div(nc, NR) * bpanel));
   const bool a_kcontig = ta == Trans::N, b_kcontig = tb == Trans::T;
+  // One k slice over beta = 0 writes C once and never reads it: when C is far larger than a
+  // core's L2 its reader will not find it in cache anyway, so write it past the caches.
+  const bool stream = beta == 0.0f && kc >= K && reinterpret_cast<std::uintptr_t>(C) % 64 == 0 && ldc % 16 == 0 &&
+                      M * N * index_t(sizeof(float)) >= stream_bytes;
 
   auto body = [&](int tid, int nt) {
     const index_t mpanels = ceil_div(M, MR);
@@ -81,12 +91,12 @@ void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, floa
               const int mr = static_cast<int>(std::min<index_t>(MR, mb - r * MR));
               float* c = C + i * ldc + j;
               if (nr == NR && mr == MR) {
-                Bk::kernel(kb, apack + r * aw, bp, alpha, beta_eff, c, ldc);
+                Bk::kernel(kb, apack + r * aw, bp, alpha, beta_eff, c, ldc, stream);
               } else {
                 if (beta_eff != 0.0f)
                   for (int y = 0; y < mr; ++y)
                     for (int x = 0; x < nr; ++x) tile[y * NR + x] = c[y * ldc + x];
-                Bk::kernel(kb, apack + r * aw, bp, alpha, beta_eff, tile, NR);
+                Bk::kernel(kb, apack + r * aw, bp, alpha, beta_eff, tile, NR, false);
                 for (int y = 0; y < mr; ++y)
                   for (int x = 0; x < nr; ++x) c[y * ldc + x] = tile[y * NR + x];
               }
@@ -99,6 +109,7 @@ void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, floa
       }
     }
     Bk::end();
+    if (stream) _mm_sfence();  // the non-temporal stores are weakly ordered
   };
 
   gemm_detail::run_team(max_threads, body);

@@ -1,11 +1,14 @@
 // bilin/kernels/gemm_bf16_kernels.hpp — the two native bf16 micro-kernels and their blocking.
 //
 // Contract: a backend struct names its register tile MR × NR, cache blocks KC / MC / NC, its
-// packers (gemm_bf16_pack.hpp) and kernel(kb, a, b, alpha, beta, c, ldc), which computes the
-// full MR × NR tile  C = alpha·Σ_k A(i,k)·B(k,j) + beta·C  (beta == 0: C is not read) from
-// one packed A panel and one packed B panel of a kb-deep k slice. Within a tile every element
-// is summed in a fixed order of k (whatever the tile's position), so the driver's result does
-// not depend on the thread count.
+// packers (gemm_bf16_pack.hpp) and kernel(kb, a, b, alpha, beta, c, ldc, stream), which
+// computes the full MR × NR tile  C = alpha·Σ_k A(i,k)·B(k,j) + beta·C  (beta == 0: C is not
+// read) from one packed A panel and one packed B panel of a kb-deep k slice. Within a tile
+// every element is summed in a fixed order of k (whatever the tile's position), so the
+// driver's result does not depend on the thread count.
+// stream (only with beta == 0, c 64-byte aligned and ldc a multiple of 16): C is written with
+// non-temporal stores. A large output that is not in cache then costs one write to memory
+// instead of a read for ownership plus a write; the caller fences before C is read.
 // - Avx512Bf16Backend: vdpbf16ps (AVX512-BF16: Zen 4/5, Cooper Lake, Sapphire Rapids),
 //   14 × 32 tile in 28 zmm accumulators, one broadcast A pair word per row and k pair, the
 //   same shape as the fp32 kernel (gemm_microkernel.hpp). vdpbf16ps adds the two products
@@ -49,7 +52,7 @@ struct Avx512Bf16Backend
 
   BILIN_GEMM_NOINLINE static void kernel(index_t kb, const std::uint32_t* __restrict a,
                                          const std::uint32_t* __restrict b, float alpha, float beta,
-                                         float* __restrict c, index_t ldc) {
+                                         float* __restrict c, index_t ldc, bool stream) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     const index_t pairs = (kb + 1) / 2;
@@ -66,7 +69,10 @@ struct Avx512Bf16Backend
       b += NR;
     }
     const __m512 va = _mm512_set1_ps(alpha);
-    if (beta == 0.0f) {
+    if (stream) {
+      for (int i = 0; i < MR; ++i)
+        for (int v = 0; v < 2; ++v) _mm512_stream_ps(c + i * ldc + 16 * v, _mm512_mul_ps(acc[i][v], va));
+    } else if (beta == 0.0f) {
       for (int i = 0; i < MR; ++i)
         for (int v = 0; v < 2; ++v) _mm512_storeu_ps(c + i * ldc + 16 * v, _mm512_mul_ps(acc[i][v], va));
     } else {
@@ -101,7 +107,7 @@ struct alignas(64) AmxTileConfig {
 };
 
 struct AmxBackend : Bf16Panels<32, 32, &pack_tiles<true>, &pack_tiles<false>> {
-  static constexpr index_t KC = 512, MC = MR * 4, NC = NR * 128;
+  static constexpr index_t KC = 1024, MC = MR * 4, NC = NR * 128;
   static constexpr const char* name = "amx";
   // Every tile is 16 rows of 64 bytes: C tiles 0–3, A tiles 4–5, B tiles 6–7.
   static void begin() {
@@ -118,11 +124,12 @@ struct AmxBackend : Bf16Panels<32, 32, &pack_tiles<true>, &pack_tiles<false>> {
 
   BILIN_GEMM_NOINLINE static void kernel(index_t kb, const std::uint32_t* __restrict a,
                                          const std::uint32_t* __restrict b, float alpha, float beta,
-                                         float* __restrict c, index_t ldc) {
+                                         float* __restrict c, index_t ldc, bool stream) {
     // alpha = 1 with beta = 0 or 1 (every training GEMM, and each later k slice) runs on C
     // itself: the C tiles start at zero or at C and are stored straight back. Other alpha,
-    // beta go through a buffer. Which one runs depends on alpha and beta only.
-    const bool direct = alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
+    // beta, and streamed output, go through a buffer. Which one runs depends on alpha and
+    // beta only (streaming changes how C is written, not what).
+    const bool direct = alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && !stream;
     const index_t ldb = ldc * index_t(sizeof(float));
     if (direct && beta == 1.0f) {
       _tile_loadd(0, c, ldb);
@@ -161,7 +168,11 @@ struct AmxBackend : Bf16Panels<32, 32, &pack_tiles<true>, &pack_tiles<false>> {
     _tile_stored(2, out + 16 * NR, NR * 4);
     _tile_stored(3, out + 16 * NR + 16, NR * 4);
     const __m512 va = _mm512_set1_ps(alpha);
-    if (beta == 0.0f) {
+    if (stream) {
+      for (int i = 0; i < MR; ++i)
+        for (int v = 0; v < 2; ++v)
+          _mm512_stream_ps(c + i * ldc + 16 * v, _mm512_mul_ps(_mm512_load_ps(out + i * NR + 16 * v), va));
+    } else if (beta == 0.0f) {
       for (int i = 0; i < MR; ++i)
         for (int v = 0; v < 2; ++v)
           _mm512_storeu_ps(c + i * ldc + 16 * v, _mm512_mul_ps(_mm512_load_ps(out + i * NR + 16 * v), va));
