@@ -172,10 +172,10 @@ TEST_CASE("gemm_bf16: every backend within the bf16 bound, exact rounding, all o
 }
 
 TEST_CASE("gemm_bf16: outputs written past the caches (large, one k slice, beta = 0) are right", "[gemm][bf16]") {
-  // M·N·4 bytes ≥ stream_bytes with K in one slice takes the non-temporal store path when C is
+  // M·N·4 bytes ≥ simd::stream_min_bytes with K in one slice takes the non-temporal store path when C is
   // aligned with ldc a multiple of 16; padding ldc by 5 takes the ordinary path on the same data.
   bilin::Generator g(23);
-  const index_t N = 1024, M = bilin::kernels::gemm_bf16_detail::stream_bytes / index_t(sizeof(float)) / N + 3;
+  const index_t N = 1024, M = static_cast<index_t>(bilin::simd::stream_min_bytes / sizeof(float)) / N + 3;
   for (Bf16Backend be : bf16_backends_here())
     for (const auto& [ta, pad, alpha] : {std::tuple{Trans::N, index_t{0}, 1.0f}, std::tuple{Trans::T, index_t{0}, 2.5f},
                                          std::tuple{Trans::N, index_t{5}, 1.0f}}) {

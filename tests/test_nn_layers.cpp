@@ -45,6 +45,34 @@ TEST_CASE("gradcheck: fused bilinear product, every gate") {
   CHECK_THROWS_WITH(bilinear_product(layers_rnd({2, 3})), Contains("bilinear_product"));
 }
 
+TEST_CASE("bilinear product: outputs past simd::stream_min_bytes (streamed) equal the naive products") {
+  // float rows of h = 1024 (whole 64-byte lines) and enough of them that the output and the
+  // input gradient both take the non-temporal store path; the silu gate through both paths.
+  const index_t h = 1024, rows = static_cast<index_t>(simd::stream_min_bytes / sizeof(float)) / h + 5;
+  Generator g(4);
+  for (Gate gate : {Gate::None, Gate::Silu}) {
+    auto z = Tensor<float>::uniform({rows, 2 * h}, g, -2, 2).requires_grad_();
+    auto y = bilinear_product(z, gate);
+    auto gy = Tensor<float>::uniform({rows, h}, g, -1, 1);
+    y.backward(gy);
+    const float* zd = z.data();
+    const float *yd = y.data(), *gd = gy.data(), *dz = z.grad().data();
+    index_t bad_y = 0, bad_dz = 0;
+    for (index_t r = 0; r < rows; ++r)
+      for (index_t j = 0; j < h; ++j) {
+        const double l = zd[r * 2 * h + j], rt = zd[r * 2 * h + h + j], gv = gd[r * h + j];
+        const double sig = 1 / (1 + std::exp(-l));
+        const double act = gate == Gate::None ? l : l * sig, dact = gate == Gate::None ? 1 : sig * (1 + l * (1 - sig));
+        bad_y += std::abs(yd[r * h + j] - act * rt) > 1e-5 * (1 + std::abs(act * rt));
+        bad_dz += std::abs(dz[r * 2 * h + j] - gv * rt * dact) > 1e-5 * (1 + std::abs(gv * rt * dact));
+        bad_dz += std::abs(dz[r * 2 * h + h + j] - gv * act) > 1e-5 * (1 + std::abs(gv * act));
+      }
+    INFO(gate_name(gate));
+    CHECK(bad_y == 0);
+    CHECK(bad_dz == 0);
+  }
+}
+
 TEST_CASE("Bilinear layer = (Wx + b_W) ⊙ (Vx + b_V), gradcheck through the module") {
   Generator g(1);
   for (bool bias : {false, true})

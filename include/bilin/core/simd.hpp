@@ -6,7 +6,8 @@
 // at compile time from what -march enabled: AVX-512F, else AVX2 with FMA, else SSE2, else none
 // (void: scalar code only). simd::batch<T> is the vector of T on it, simd::vectorized<T> says
 // whether T (float or double) has a vector path on it, simd::has_fma whether a·b + c fuses,
-// simd::arch_name() its name.
+// simd::arch_name() its name. store_stream / stream_fence write large outputs past the caches
+// (non-temporal stores) where the target has them.
 // Why AVX-512F and never xsimd's default_arch: on an AVX-512BW machine xsimd 8.1 picks avx512bw,
 // whose integer `select` (reached from xsimd::log, exp, pow …) does not compile at -O0 with
 // g++ 12 (the AVX-512BW blend intrinsics are macros with casts there); float and double code
@@ -36,6 +37,7 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include <cstddef>
 #include <type_traits>
 
 namespace bilin::simd {
@@ -68,5 +70,34 @@ inline constexpr bool vectorized = !std::is_void_v<arch> && (std::is_same_v<T, f
 
 template <class T>
 using batch = xsimd::batch<T, arch>;
+
+// Outputs of at least this many bytes, written once and not read back by the op that writes
+// them, are worth non-temporal stores: no cache holds them for their reader anyway, and a
+// streaming store skips reading each line for ownership before overwriting it.
+inline constexpr std::size_t stream_min_bytes = std::size_t(8) << 20;
+
+// Non-temporal store of a whole batch at p, which must be aligned to the batch's size. The
+// stores are weakly ordered: call stream_fence() before other threads read the data.
+template <class T>
+inline void store_stream(const batch<T>& v, T* p) {
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_same_v<T, float>) _mm512_stream_ps(p, v);
+  else _mm512_stream_pd(p, v);
+#elif XSIMD_WITH_FMA3_AVX2
+  if constexpr (std::is_same_v<T, float>) _mm256_stream_ps(p, v);
+  else _mm256_stream_pd(p, v);
+#elif XSIMD_WITH_SSE2
+  if constexpr (std::is_same_v<T, float>) _mm_stream_ps(p, v);
+  else _mm_stream_pd(p, v);
+#else
+  v.store_aligned(p);
+#endif
+}
+
+inline void stream_fence() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_sfence();
+#endif
+}
 
 }  // namespace bilin::simd

@@ -10,8 +10,8 @@
 // local tile, then copied. The k slices (balanced, whole 32-k blocks) depend on K alone, and
 // a C element is summed by one thread in ascending slices, so results are bit-identical for
 // every thread count.
-// Large outputs (stream_bytes) computed in one k slice over beta = 0 are written with
-// non-temporal stores: the same values, without reading C's lines into the cache first.
+// Large outputs (simd::stream_min_bytes) computed in one k slice over beta = 0 are written
+// with non-temporal stores: the same values, without reading C's lines into the cache first.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -22,10 +22,6 @@
 #include "gemm_driver.hpp"
 
 namespace bilin::kernels::gemm_bf16_detail {
-
-// Outputs of at least this many bytes, written in one k slice over beta = 0, go out with
-// non-temporal stores (see `stream` below).
-inline constexpr index_t stream_bytes = index_t(8) << 20;
 
 template <class Bk>
 void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, float alpha, const float* A,
@@ -43,7 +39,7 @@ void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, floa
   // One k slice over beta = 0 writes C once and never reads it: when C is far larger than a
   // core's L2 its reader will not find it in cache anyway, so write it past the caches.
   const bool stream = beta == 0.0f && kc >= K && reinterpret_cast<std::uintptr_t>(C) % 64 == 0 && ldc % 16 == 0 &&
-                      M * N * index_t(sizeof(float)) >= stream_bytes;
+                      static_cast<std::size_t>(M * N) * sizeof(float) >= simd::stream_min_bytes;
 
   auto body = [&](int tid, int nt) {
     const index_t mpanels = ceil_div(M, MR);
@@ -109,7 +105,7 @@ void gemm_bf16_blocked(Trans ta, Trans tb, index_t M, index_t N, index_t K, floa
       }
     }
     Bk::end();
-    if (stream) _mm_sfence();  // the non-temporal stores are weakly ordered
+    if (stream) simd::stream_fence();
   };
 
   gemm_detail::run_team(max_threads, body);

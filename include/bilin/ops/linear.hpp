@@ -92,6 +92,13 @@ decltype(auto) with_gate(Gate gate, F&& f) {
     default: return f(IdentityFn{});
   }
 }
+// Whether rows × n outputs (contiguous, fresh storage) go out with streaming stores: large
+// enough, and rows of whole 64-byte lines so every row start is aligned for the batch.
+template <class T>
+bool stream_rows(index_t rows, index_t n) {
+  return simd::vectorized<T> && n % static_cast<index_t>(64 / sizeof(T)) == 0 &&
+         static_cast<std::size_t>(rows * n) * sizeof(T) >= simd::stream_min_bytes;
+}
 }  // namespace detail
 
 template <class T>
@@ -104,6 +111,8 @@ Tensor<T> bilinear_product(const Tensor<T>& z, Gate gate = Gate::None) {
   os.back() = h;
   auto y = Tensor<T>::empty(os);
   const bool par = rows * h >= kernels::kParallelGrain && !omp_in_parallel();
+  // Large outputs skip the caches (simd.hpp); with h a multiple of 64 bytes every row is aligned.
+  const bool nt = detail::stream_rows<T>(rows, h);
   detail::with_gate(gate, [&](auto act) {
 #pragma omp parallel for schedule(static) if (par)
     for (index_t r = 0; r < rows; ++r) {
@@ -113,15 +122,19 @@ Tensor<T> bilinear_product(const Tensor<T>& z, Gate gate = Gate::None) {
       index_t j = 0;
       using B = simd::batch<T>;
       constexpr index_t W = static_cast<index_t>(B::size);
+      if (nt)
+        for (; j + W <= h; j += W) simd::store_stream(act.fwd(B::load_unaligned(l + j)) * B::load_unaligned(rt + j), o + j);
       for (; j + W <= h; j += W) (act.fwd(B::load_unaligned(l + j)) * B::load_unaligned(rt + j)).store_unaligned(o + j);
       for (; j < h; ++j) o[j] = act.fwd(l[j]) * rt[j];
     }
   });
+  if (nt) simd::stream_fence();
   if (!autograd::any_requires_grad<T>({z})) return y;
   return autograd::record(y, "bilinear_product", {z}, [zc, gate, rows, h, h2, zs = z.shape()](const Tensor<T>& g) {
     const Tensor<T> gc = g.is_contiguous() ? g : detail::contiguous_copy(g);
     auto gz = Tensor<T>::empty(zs);
     const bool par = rows * h >= kernels::kParallelGrain && !omp_in_parallel();
+    const bool nt = detail::stream_rows<T>(2 * rows, h);  // both halves of every row aligned
     detail::with_gate(gate, [&](auto act) {
 #pragma omp parallel for schedule(static) if (par)
       for (index_t r = 0; r < rows; ++r) {
@@ -133,6 +146,12 @@ Tensor<T> bilinear_product(const Tensor<T>& z, Gate gate = Gate::None) {
         index_t j = 0;
         using B = simd::batch<T>;
         constexpr index_t W = static_cast<index_t>(B::size);
+        if (nt)
+          for (; j + W <= h; j += W) {
+            const B lv = B::load_unaligned(l + j), rv = B::load_unaligned(rt + j), gv = B::load_unaligned(gr + j);
+            simd::store_stream(act.bwd(gv * rv, lv), dl + j);
+            simd::store_stream(gv * act.fwd(lv), dr + j);
+          }
         for (; j + W <= h; j += W) {
           const B lv = B::load_unaligned(l + j), rv = B::load_unaligned(rt + j), gv = B::load_unaligned(gr + j);
           act.bwd(gv * rv, lv).store_unaligned(dl + j);  // d/dl = g·r·act'(l)
@@ -144,6 +163,7 @@ Tensor<T> bilinear_product(const Tensor<T>& z, Gate gate = Gate::None) {
         }
       }
     });
+    if (nt) simd::stream_fence();
     return std::vector<Tensor<T>>{gz};
   });
 }
