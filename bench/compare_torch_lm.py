@@ -22,15 +22,20 @@ GLIBC_TUNABLES=glibc.malloc.hugetlb=1 and GOMP_SPINCOUNT=10000 (what train_tinyl
 see examples/lm_common.hpp) for itself, so the PyTorch worker and the bilin binary inherit them.
 
 PyTorch is timed in every combination of --torch-env (default: both, i.e. OPENBLAS_CORETYPE as
-given and unset) and --torch-spins (GOMP_SPINCOUNT for its run only; its OpenMP pool and
-OpenBLAS's own threads share the 2 cores, so the spin length changes its speed by up to 2x), and
-bilin is compared with the fastest configuration.
+given and unset; one when it is not set), --torch-spins (GOMP_SPINCOUNT for its run only; its
+OpenMP pool and OpenBLAS's own threads share the 2 cores, so the spin length changes its speed by
+up to 2x) and --torch-malloc (glibc's default, and "keep": freed memory stays in the heap, as a
+caching allocator would keep it; PyTorch's CPU allocator has none, and without it its step times
+have long tails), and bilin is compared with the fastest configuration. bilin is timed at each
+of --bilin-spins (default 10000, what train_tinylm sets, then libgomp's default): "ratio" is
+bilin at 10000 against PyTorch's best, "ratio_best_to_best" bilin's fastest against it.
 
 Precisions (--precisions, default fp32,bf16): fp32 is both sides in float32; bf16 is mixed
 precision — PyTorch's forward and loss under torch.autocast("cpu", dtype=torch.bfloat16)
 (backward outside it, as PyTorch recommends; its master weights and AdamW stay float32), bilin
 with train_tinylm --precision bf16 (bf16 GEMM operands, fp32 accumulation, fp32 weights and
-optimizer). PyTorch gets the same search over --torch-env x --torch-spins at each precision.
+optimizer). PyTorch gets the same search over --torch-env x --torch-spins x --torch-malloc at
+each precision.
 
 Check (unless --no-check): bilin dumps its initial weights and two warm-up batches; PyTorch loads
 them, computes the loss of batch 0, takes one AdamW step and computes the loss of batch 1. Both
@@ -234,24 +239,34 @@ def torch_worker(args):
     print(json.dumps(result))
 
 
-def run_bilin(args, binary, dump=None, steps=None, precision="fp32"):
+def run_bilin(args, binary, dump=None, steps=None, precision="fp32", spin=None):
     cmd = [binary, "--time-steps", str(steps or args.steps), "--threads", str(args.threads), "--vocab", str(args.vocab),
            "--layers", str(args.layers), "--d-model", str(args.d_model), "--heads", str(args.heads),
            "--hidden", str(args.hidden), "--ctx", str(args.ctx), "--batch", str(args.batch), "--mlp", args.mlp,
            "--seed", str(args.seed), "--precision", precision]
     if dump:
         cmd += ["--dump", dump]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=peer_env(None, spin)).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def peer_env(env_kind, spin=None):
-    """The environment a PyTorch worker runs in: env_kind "avx512" lets OpenBLAS pick its own
-    kernels (OPENBLAS_CORETYPE unset), "default" keeps the machine's; spin "default" unsets
-    GOMP_SPINCOUNT (libgomp's default), another value sets it, None leaves it as it is."""
+# glibc malloc settings under which freed memory stays in the heap and is handed out again
+# instead of being unmapped and mapped (and zeroed by the kernel) afresh every step: what a
+# caching allocator does (bilin's tensors come from its own buffer pool).
+MALLOC_KEEP = ("glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184:"
+               "glibc.malloc.top_pad=268435456")
+
+
+def peer_env(env_kind, spin=None, malloc=None):
+    """The environment a PyTorch worker (or bilin) runs in: env_kind "avx512" lets OpenBLAS pick
+    its own kernels (OPENBLAS_CORETYPE unset), "default" keeps the machine's; malloc "keep" adds
+    MALLOC_KEEP to GLIBC_TUNABLES; spin "default" unsets GOMP_SPINCOUNT (libgomp's default),
+    another value sets it, None leaves it as it is."""
     env = dict(os.environ)
     if env_kind == "avx512":
         env.pop("OPENBLAS_CORETYPE", None)
+    if malloc == "keep":
+        env["GLIBC_TUNABLES"] = (env["GLIBC_TUNABLES"] + ":" if env.get("GLIBC_TUNABLES") else "") + MALLOC_KEEP
     if spin == "default":
         env.pop("GOMP_SPINCOUNT", None)
     elif spin is not None:
@@ -259,8 +274,8 @@ def peer_env(env_kind, spin=None):
     return env
 
 
-def run_torch(args, env_kind, check_file=None, spin=None, precision="fp32"):
-    env = peer_env(env_kind, spin)
+def run_torch(args, env_kind, check_file=None, spin=None, precision="fp32", malloc=None):
+    env = peer_env(env_kind, spin, malloc)
     cmd = [sys.executable, os.path.abspath(__file__), "--worker"] + [a for a in sys.argv[1:] if a != "--worker"]
     cmd += ["--autocast", precision]
     if check_file:  # the check only; no timed steps
@@ -288,6 +303,12 @@ def main():
     p.add_argument("--torch-spins", default="10000,1000,default",
                    help="GOMP_SPINCOUNT values PyTorch is timed with (default = libgomp's own); the "
                         "comparison uses its fastest configuration")
+    p.add_argument("--torch-malloc", default="default,keep",
+                   help="glibc malloc settings PyTorch is timed with: default (as inherited), keep (freed "
+                        "memory is reused, not unmapped: PyTorch's CPU allocator has no cache of its own)")
+    p.add_argument("--bilin-spins", default="10000,default",
+                   help="GOMP_SPINCOUNT values bilin is timed with (10000 is what train_tinylm sets when "
+                        "none is given); rows report bilin's default and its fastest")
     p.add_argument("--precisions", default="fp32,bf16",
                    help="comma-separated: fp32 (both sides float32), bf16 (PyTorch autocast bf16, bilin --precision bf16)")
     p.add_argument("--no-check", action="store_true")
@@ -305,6 +326,8 @@ def main():
         raise SystemExit("compare_torch_lm: %s not found; build the train_tinylm target first "
                          "(cmake --build build/release --target train_tinylm)" % binary)
     envs = ["default", "avx512"] if args.torch_env == "both" else [args.torch_env]
+    if "OPENBLAS_CORETYPE" not in os.environ and envs == ["default", "avx512"]:
+        envs = ["default"]  # the two are the same environment
     precisions = [x.strip() for x in args.precisions.split(",") if x.strip()]
     for pr in precisions:
         if pr not in ("fp32", "bf16"):
@@ -318,28 +341,41 @@ def main():
             check = run_torch(args, envs[0], dump)["check"]
 
     spins = [x.strip() for x in args.torch_spins.split(",") if x.strip()]
-    configs = {"%s/spin=%s" % (e, sp): (e, sp) for e in envs for sp in spins}
-    bilin_times = {pr: [] for pr in precisions}
+    mallocs = [x.strip() for x in args.torch_malloc.split(",") if x.strip()]
+    for m in mallocs:
+        if m not in ("default", "keep"):
+            raise SystemExit("compare_torch_lm: --torch-malloc: unknown setting '%s' (expected default or keep)" % m)
+    configs = {"%s/spin=%s%s" % (e, sp, "" if m == "default" else "/malloc=" + m): (e, sp, m)
+               for e in envs for sp in spins for m in mallocs}
+    bilin_spins = [x.strip() for x in args.bilin_spins.split(",") if x.strip()] or ["10000"]
+    bilin_times = {pr: {sp: [] for sp in bilin_spins} for pr in precisions}
     torch_times = {pr: {c: [] for c in configs} for pr in precisions}
     for _ in range(args.repeats):
         for pr in precisions:
-            for c, (e, sp) in configs.items():
-                torch_times[pr][c] += run_torch(args, e, spin=sp, precision=pr)["step_seconds"]
-            bilin_times[pr] += run_bilin(args, binary, precision=pr)["step_seconds"]
+            for c, (e, sp, m) in configs.items():
+                torch_times[pr][c] += run_torch(args, e, spin=sp, precision=pr, malloc=m)["step_seconds"]
+            for sp in bilin_spins:
+                bilin_times[pr][sp] += run_bilin(args, binary, precision=pr, spin=sp)["step_seconds"]
 
     tokens = args.batch * args.ctx
     rows = {}
     for pr in precisions:
-        bilin_tps = tokens / statistics.median(bilin_times[pr])
+        bilin_by = {sp: tokens / statistics.median(t) for sp, t in bilin_times[pr].items()}
+        bilin_best = max(bilin_by, key=bilin_by.get)
+        bilin_default = bilin_spins[0]
         torch_tps = {e: tokens / statistics.median(t) for e, t in torch_times[pr].items()}
         best_env = max(torch_tps, key=torch_tps.get)
         rows[pr] = {
-            "bilin_tokens_per_s": round(bilin_tps, 1),
+            "bilin_tokens_per_s": round(bilin_by[bilin_default], 1),
             "torch_tokens_per_s": round(torch_tps[best_env], 1),
-            "ratio": round(bilin_tps / torch_tps[best_env], 2),
+            "ratio": round(bilin_by[bilin_default] / torch_tps[best_env], 2),
+            "bilin_best_tokens_per_s": round(bilin_by[bilin_best], 1),
+            "bilin_best_config": "spin=" + bilin_best,
+            "ratio_best_to_best": round(bilin_by[bilin_best] / torch_tps[best_env], 2),
             "torch_config": best_env,
+            "bilin_tokens_per_s_by_config": {"spin=" + sp: round(v, 1) for sp, v in bilin_by.items()},
             "torch_tokens_per_s_by_config": {e: round(v, 1) for e, v in torch_tps.items()},
-            "bilin_step_seconds": [round(t, 4) for t in bilin_times[pr]],
+            "bilin_step_seconds": {"spin=" + sp: [round(t, 4) for t in v] for sp, v in bilin_times[pr].items()},
             "torch_step_seconds": {e: [round(t, 4) for t in v] for e, v in torch_times[pr].items()},
         }
     if "fp32" in rows and "bf16" in rows:

@@ -1,6 +1,7 @@
 // bilin/kernels/gemm_bf16_kernels.hpp — the two native bf16 micro-kernels and their blocking.
 //
-// Contract: a backend struct names its register tile MR × NR, cache blocks KC / MC / NC, its
+// Contract: a backend struct names its register tile MR × NR, cache blocks KC / MC / NC (and
+// MC_T, kc_transposed(M) for a transposed op(A), see gemm_bf16_driver.hpp), its
 // packers (gemm_bf16_pack.hpp) and kernel(kb, a, b, alpha, beta, c, ldc, stream), which
 // computes the full MR × NR tile  C = alpha·Σ_k A(i,k)·B(k,j) + beta·C  (beta == 0: C is not
 // read) from one packed A panel and one packed B panel of a kb-deep k slice. Within a tile
@@ -20,6 +21,7 @@
 //   (amx_configure at the start of each thread's work, amx_release at its end) and Linux
 //   grants the tile state to a process only on request (amx_permitted, once per process).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 #include "gemm_bf16_pack.hpp"
@@ -45,7 +47,8 @@ struct Bf16Panels {
 
 struct Avx512Bf16Backend
     : Bf16Panels<14, 32, &pack_pairs_interleaved<14>, &pack_pairs_interleaved<32>> {
-  static constexpr index_t KC = 512, MC = MR * 16, NC = NR * 128;
+  static constexpr index_t KC = 512, MC = MR * 16, NC = NR * 128, MC_T = MC;
+  static index_t kc_transposed(index_t) { return KC; }
   static constexpr const char* name = "avx512bf16";
   static void begin() {}
   static void end() {}
@@ -107,7 +110,11 @@ struct alignas(64) AmxTileConfig {
 };
 
 struct AmxBackend : Bf16Panels<32, 32, &pack_tiles<true>, &pack_tiles<false>> {
-  static constexpr index_t KC = 1024, MC = MR * 4, NC = NR * 128;
+  static constexpr index_t KC = 1024, MC = MR * 4, NC = NR * 128, MC_T = MR * 32;
+  // About 2^19 bf16 values of a transposed A in a k slice across all M rows, 256 to KC deep.
+  static index_t kc_transposed(index_t M) {
+    return std::clamp<index_t>((index_t(1) << 19) / std::max<index_t>(M, 1) / 32 * 32, 256, KC);
+  }
   static constexpr const char* name = "amx";
   // Every tile is 16 rows of 64 bytes: C tiles 0–3, A tiles 4–5, B tiles 6–7.
   static void begin() {
