@@ -36,6 +36,7 @@
 #include "../autograd/function.hpp"
 #include "../kernels/elementwise.hpp"
 #include "../kernels/gemm.hpp"
+#include "../kernels/softmax_rows.hpp"
 #include "precision_scope.hpp"
 #include "views.hpp"
 
@@ -54,49 +55,6 @@ struct AttnScratch {
     if (backward && static_cast<index_t>(dp.size()) < n) dp.resize(static_cast<std::size_t>(n));
   }
 };
-
-// row[0..n) = exp(row − m), returns the (double) sum.
-template <class T>
-double exp_shift_sum(T* row, index_t n, T m) {
-  index_t j = 0;
-  double total = 0;
-  if constexpr (simd_ok<T>) {
-    using B = simd::batch<T>;
-    constexpr index_t W = static_cast<index_t>(B::size);
-    B acc(T(0));
-    const B mv(m);
-    for (; j + W <= n; j += W) {
-      const B e = xsimd::exp(B::load_unaligned(row + j) - mv);
-      e.store_unaligned(row + j);
-      acc += e;
-    }
-    total = static_cast<double>(xsimd::hadd(acc));
-  }
-  for (; j < n; ++j) {
-    row[j] = std::exp(row[j] - m);
-    total += static_cast<double>(row[j]);
-  }
-  return total;
-}
-
-template <class T>
-T row_max(const T* row, index_t n) {
-  T m = -std::numeric_limits<T>::infinity();
-  index_t j = 0;
-  if constexpr (simd_ok<T>) {
-    using B = simd::batch<T>;
-    constexpr index_t W = static_cast<index_t>(B::size);
-    if (n >= W) {
-      B acc = B::load_unaligned(row);
-      for (j = W; j + W <= n; j += W) acc = xsimd::max(acc, B::load_unaligned(row + j));
-      alignas(64) T lanes[W];
-      acc.store_aligned(lanes);
-      for (index_t l = 0; l < W; ++l) m = std::max(m, lanes[l]);
-    }
-  }
-  for (; j < n; ++j) m = std::max(m, row[j]);
-  return m;
-}
 
 // Whether rows [r0, r1) × [0, dh) of a matrix with leading dimension ld are all finite.
 template <class T>

@@ -24,6 +24,7 @@
 #include "../autograd/function.hpp"
 #include "../kernels/elementwise.hpp"
 #include "../kernels/gemm.hpp"
+#include "../kernels/softmax_rows.hpp"
 #include "indexing.hpp"
 #include "precision_scope.hpp"
 #include "views.hpp"
@@ -66,28 +67,9 @@ Tensor<T> linear_cross_entropy(const Tensor<T>& x, const Tensor<T>& W, const Ind
     for (index_t i = 0; i < m; ++i) {
       T* row = L + i * V;
       const std::int64_t t = tv[r0 + i];
-      T mx = -std::numeric_limits<T>::infinity();
-      for (index_t j = 0; j < V; ++j) mx = std::max(mx, row[j]);
+      const T mx = kernels::row_max(row, V);
       const T target_logit = row[t];
-      // exp(row − max) in place, summed
-      double s = 0;
-      index_t j = 0;
-      if constexpr (kernels::simd_ok<T>) {
-        using B = simd::batch<T>;
-        constexpr index_t Wd = static_cast<index_t>(B::size);
-        B acc(T(0));
-        const B mv(mx);
-        for (; j + Wd <= V; j += Wd) {
-          const B e = xsimd::exp(B::load_unaligned(row + j) - mv);
-          e.store_unaligned(row + j);
-          acc += e;
-        }
-        s = static_cast<double>(xsimd::hadd(acc));
-      }
-      for (; j < V; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        s += static_cast<double>(row[j]);
-      }
+      const double s = kernels::exp_shift_sum(row, V, mx);  // exp(row − max) in place, summed
       row_loss[static_cast<std::size_t>(r0 + i)] =
           static_cast<double>(mx) + std::log(s) - static_cast<double>(target_logit);
       if (need_grad) {  // d(mean loss)/d(logits) = (softmax − onehot)/N
