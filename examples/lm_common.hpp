@@ -24,13 +24,14 @@ using bilin::index_t;
 // Restart the program once with two runtime settings (an environment variable can only take
 // effect at process start), unless the user already chose them or set BILIN_NO_REEXEC=1:
 // - GLIBC_TUNABLES=glibc.malloc.hugetlb=1: malloc backs large blocks with transparent huge pages
-//   (this machine's THP mode is "madvise"). A training step allocates activations of up to 32 MB
-//   that glibc maps fresh each time; with 4 KB pages the kernel spent 10–20% of a step faulting
-//   them in.
+//   (under THP mode "madvise" only blocks that ask get them). A step's activations are blocks
+//   of up to 32 MB, kept for reuse by the tensor buffer pool (core/buffer_pool.hpp); on huge
+//   pages their GEMM packing and elementwise passes miss the TLB far less often.
 // - GOMP_SPINCOUNT=10000: OpenMP threads spin ~10k iterations at a barrier before sleeping,
 //   instead of libgomp's default 300k. On a machine shared with other jobs a spinning thread
-//   steals the core from the thread it waits for; with 2 threads under load that cost 3–5× in
-//   throughput (measured: 434–757 vs 2322 tokens/s), and it costs nothing measurable when idle.
+//   steals the core from the thread it waits for, which under load costs several times the
+//   throughput; on an idle machine the longer default spin is only slightly faster
+//   (bench/compare_torch_lm.py times both).
 inline void reexec_with_runtime_env(char** argv) {
   if (std::getenv("BILIN_NO_REEXEC")) return;
   bool changed = false;
