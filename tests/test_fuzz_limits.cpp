@@ -184,6 +184,24 @@ TEST_CASE("fuzz findings: a PNG chunk longer than the file, and -0 in JSON", "[l
   CHECK(std::signbit(json::parse(z.dump()).as_double()));
 }
 
+TEST_CASE("fuzz findings: a JPEG Huffman table of 257 codes, after fill bytes or none", "[limits]") {
+  // JPEG (ITU T.81 B.2.4.2): DHT marker FF C4, length, class/id byte, 16 code counts (here 200
+  // codes of length 8 and 57 of length 9: 257 in all), then the values. stb_image writes past its
+  // 257-entry size table on such a table; T.81 allows any number of FF fill bytes before a marker.
+  std::string table(1, '\0');
+  for (int len = 1; len <= 16; ++len) table += static_cast<char>(len == 8 ? 200 : len == 9 ? 57 : 0);
+  for (int v = 0; v < 257; ++v) table += static_cast<char>(v & 0xFF);
+  const std::size_t seg = 2 + table.size();
+  const std::string dht = std::string("\xFF\xC4", 2) + static_cast<char>(seg >> 8) + static_cast<char>(seg & 0xFF) + table;
+  for (const std::string soi : {std::string("\xFF\xD8", 2), std::string("\xFF\xFF\xD8", 3),
+                                std::string("\xFF\xFF\xFF\xD8", 4)}) {
+    const std::string jpeg = soi + dht + std::string("\xFF\xD9", 2);
+    CHECK_THAT(error_of([&] { io::decode_image(jpeg, 0, "dht.jpg"); }),
+               Contains("dht.jpg") && Contains("Huffman table at byte " + std::to_string(soi.size() + 4)) &&
+                   Contains("declares 257 codes"));
+  }
+}
+
 TEST_CASE("limits: an official config.json claiming sizes its model.safetensors cannot hold", "[limits]") {
   bilin_test::TempDir dir("limits_official");
   nn::TransformerConfig c;

@@ -140,11 +140,14 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
   }
   // stb_image 2.27 indexes past its 257-entry Huffman size table when a JPEG DHT table declares
   // more than 256 codes, reading bytes past the end of the file as zeros (both found by
-  // tests/fuzz): check the tables' code counts the same way before decoding.
-  if (bytes.size() >= 4 && p[0] == 0xFF && p[1] == 0xD8) {
+  // tests/fuzz): check the tables' code counts the same way before decoding. stb takes any run
+  // of 0xFF fill bytes before a marker, so "FF FF D8" starts a JPEG too (found by tests/fuzz).
+  std::size_t soi = 0;
+  while (soi < bytes.size() && p[soi] == 0xFF) ++soi;
+  if (soi >= 1 && soi + 1 < bytes.size() && p[soi] == 0xD8) {
     // every DHT marker (FF C4) in the file: inside entropy-coded data a 0xFF byte is always
     // followed by 0x00 or a marker, so this finds the tables of later scans too
-    for (std::size_t pos = 2; pos + 4 <= bytes.size(); ++pos) {
+    for (std::size_t pos = soi + 1; pos + 4 <= bytes.size(); ++pos) {
       if (p[pos] != 0xFF || p[pos + 1] != 0xC4) continue;
       const std::size_t len = std::size_t{p[pos + 2]} << 8 | p[pos + 3];
       const std::size_t end = std::min(bytes.size(), pos + 2 + len);
