@@ -5,6 +5,7 @@
 
 #include <bilin/data/idx.hpp>
 #include <bilin/io/png.hpp>
+#include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -43,7 +44,80 @@ double correlation(const std::vector<float>& a, const std::vector<float>& b) {
   return sab / std::sqrt(saa * sbb);
 }
 
+// A BMP built from the format's specification (BITMAPFILEHEADER, BITMAPINFOHEADER, palette of
+// BGRA entries, rows padded to 4 bytes, stored bottom-up unless the height is negative).
+// `rows` are the stored rows, one palette index per pixel, packed here to `bpp` bits.
+std::string bmp_file(int bpp, const std::vector<std::array<std::uint8_t, 3>>& palette_rgb,
+                     const std::vector<std::vector<int>>& rows, bool top_down, long offset_adjust = 0) {
+  const auto le = [](std::string& s, std::uint32_t v, int n) {
+    for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
+  };
+  const int w = static_cast<int>(rows[0].size()), h = static_cast<int>(rows.size());
+  const int stride = ((w * bpp + 7) / 8 + 3) / 4 * 4;
+  std::string pixels;
+  for (const auto& row : rows) {
+    std::string r(static_cast<std::size_t>(stride), '\0');
+    for (int x = 0; x < w; ++x)
+      r[static_cast<std::size_t>(x * bpp / 8)] =
+          static_cast<char>(r[static_cast<std::size_t>(x * bpp / 8)] | (row[static_cast<std::size_t>(x)] << (8 - bpp - x * bpp % 8)));
+    pixels += r;
+  }
+  const auto offset = static_cast<std::uint32_t>(14 + 40 + 4 * static_cast<long>(palette_rgb.size()) + offset_adjust);
+  std::string f = "BM";
+  le(f, static_cast<std::uint32_t>(offset + pixels.size()), 4);
+  le(f, 0, 4);
+  le(f, offset, 4);
+  le(f, 40, 4);
+  le(f, static_cast<std::uint32_t>(w), 4);
+  le(f, static_cast<std::uint32_t>(top_down ? -h : h), 4);
+  le(f, 1, 2);
+  le(f, static_cast<std::uint32_t>(bpp), 2);
+  for (int i = 0; i < 4; ++i) le(f, 0, 4);  // compression (none), image size, resolutions
+  le(f, static_cast<std::uint32_t>(palette_rgb.size()), 4);
+  le(f, 0, 4);
+  for (const auto& c : palette_rgb)
+    f += {static_cast<char>(c[2]), static_cast<char>(c[1]), static_cast<char>(c[0]), '\0'};
+  if (f.size() > offset) f.resize(offset);  // a negative adjustment cuts into the header
+  while (f.size() < offset) f += '\0';
+  return f + pixels;
+}
+
 }  // namespace
+
+TEST_CASE("palette BMPs: colours by index, top-down rows, and indices past the palette refused", "[io][bmp]") {
+  const std::vector<std::array<std::uint8_t, 3>> pal = {{10, 20, 30}, {200, 100, 50}, {7, 8, 9}};
+  // stored bottom-up: the first stored row is the picture's last
+  const std::vector<std::vector<int>> stored = {{0, 1, 2, 1, 0}, {2, 2, 0, 1, 1}};
+  for (int bpp : {4, 8}) {
+    INFO("bpp " << bpp);
+    const io::Image up = io::decode_image(bmp_file(bpp, pal, stored, false), 3, "up.bmp");
+    REQUIRE(up.width == 5);
+    REQUIRE(up.height == 2);
+    for (std::size_t y = 0; y < 2; ++y)
+      for (std::size_t x = 0; x < 5; ++x)
+        for (std::size_t c = 0; c < 3; ++c)
+          CHECK(up.pixels[(y * 5 + x) * 3 + c] == pal[static_cast<std::size_t>(stored[1 - y][x])][c]);
+    // the same picture stored top-down (negative height)
+    const io::Image down = io::decode_image(bmp_file(bpp, pal, {stored[1], stored[0]}, true), 3, "down.bmp");
+    CHECK(down.height == 2);
+    CHECK(down.pixels == up.pixels);
+    // index 3 with a 3-entry palette: stb would read it from uninitialized memory
+    CHECK_THAT(error_of([&] { io::decode_image(bmp_file(bpp, pal, {{0, 1, 2, 3, 0}, {0, 0, 0, 0, 0}}, false), 0, "idx.bmp"); }),
+               Contains("idx.bmp") && Contains("BMP pixel 3 of stored row 0") && Contains("palette index 3") &&
+                   Contains("the palette has 3 entries"));
+  }
+  const std::vector<std::vector<int>> bits = {{1, 0, 1, 1, 0, 0, 1, 0, 1}};
+  const io::Image one = io::decode_image(bmp_file(1, {{0, 0, 0}, {255, 255, 255}}, bits, false), 1, "one.bmp");
+  REQUIRE(one.width == 9);
+  for (std::size_t x = 0; x < 9; ++x) CHECK(one.pixels[x] == (bits[0][x] ? 255 : 0));
+  // a 1-bit BMP whose palette has one entry, and a pixel of index 1
+  CHECK_THAT(error_of([&] { io::decode_image(bmp_file(1, {{1, 2, 3}}, bits, false), 0, "short.bmp"); }),
+             Contains("BMP pixel 0 of stored row 0") && Contains("palette has 1 entries"));
+  // pixel data starting 4 bytes before the header's end: stb counts -1 palette entries and reads
+  // every colour from uninitialized memory (found by tests/fuzz)
+  CHECK_THAT(error_of([&] { io::decode_image(bmp_file(1, {}, bits, false, -4), 0, "neg.bmp"); }),
+             Contains("neg.bmp") && Contains("BMP pixel data at byte 50") && Contains("room for -1 palette entries"));
+}
 
 TEST_CASE("PNG write + read round trip for 1 to 4 channels", "[io][png]") {
   bilin_test::TempDir td("png");

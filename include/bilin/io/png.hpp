@@ -105,6 +105,49 @@ inline void write_png(const std::string& path, const std::uint8_t* pixels, int w
 }
 inline void write_png(const std::string& path, const Image& img) { write_file_atomic(path, encode_png(img)); }
 
+namespace detail {
+
+// stb_image 2.27 reads a palette BMP's colours from a palette array on its stack that it fills
+// only with the entries the file has: when the pixel offset leaves room for none (it then
+// counts a negative number) or a pixel's index is past them, the picture comes from
+// uninitialized memory and changes from run to run (found by tests/fuzz). This reads the
+// header, the palette size and every index as stb does (bytes past the end read as 0) and
+// refuses such a file. Other BMPs (16/24/32 bits, or ones stb refuses itself) pass through.
+inline void check_bmp_palette(const unsigned char* p, std::size_t n, const std::string& source) {
+  const auto le = [&](std::size_t o, int bytes) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= std::uint32_t{o + i < n ? p[o + i] : 0u} << (8 * i);
+    return v;
+  };
+  const auto offset = static_cast<std::int64_t>(static_cast<std::int32_t>(le(10, 4)));
+  const std::uint32_t hsz = le(14, 4);
+  if (offset < 0 || (hsz != 12 && hsz != 40 && hsz != 56 && hsz != 108 && hsz != 124)) return;
+  const bool core = hsz == 12;  // OS/2 1.x header: 16-bit sizes, 3-byte palette entries
+  const std::int64_t w = core ? le(18, 2) : le(18, 4);
+  const std::int64_t h = core ? le(20, 2) : std::abs(std::int64_t{static_cast<std::int32_t>(le(22, 4))});
+  const auto bpp = static_cast<int>(le(core ? 24 : 28, 2));
+  if ((bpp != 1 && bpp != 4 && bpp != 8) || (!core && le(30, 4) != 0)) return;
+  // stb's own arithmetic, the 14-byte file header included: C division truncates, >> floors
+  const std::int64_t entries = core ? (offset - 14 - 24) / 3 : (offset - 14 - std::int64_t{hsz}) >> 2;
+  if (entries < 1 || entries > 256)
+    throw Error("read_image", msg(source, ": BMP pixel data at byte ", offset, " leaves room for ", entries,
+                                  " palette entries after the ", hsz, "-byte header; a ", bpp,
+                                  "-bit BMP needs 1 to 256"));
+  if (entries >= (std::int64_t{1} << bpp) || w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide) return;
+  const std::int64_t stride = ((w * bpp + 7) / 8 + 3) / 4 * 4;
+  for (std::int64_t y = 0; y < h; ++y)
+    for (std::int64_t x = 0; x < w; ++x) {
+      const auto at = static_cast<std::uint64_t>(offset + y * stride + x * bpp / 8);
+      if (at >= n) return;  // the rest reads as index 0
+      const int index = (p[at] >> (8 - bpp - x * bpp % 8)) & ((1 << bpp) - 1);
+      if (index >= entries)
+        throw Error("read_image", msg(source, ": BMP pixel ", x, " of stored row ", y, " (byte ", at,
+                                      ") is palette index ", index, " but the palette has ", entries, " entries"));
+    }
+}
+
+}  // namespace detail
+
 // Decode an in-memory image; `source` names it in errors.
 inline Image decode_image(std::string_view bytes, int channels = 0, const std::string& source = "<memory>",
                           std::uint64_t max_pixels = kMaxImagePixels) {
@@ -183,11 +226,15 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
   if (!stbi_info_from_memory(p, n, &w, &h, &file_channels))
     throw Error("read_image", msg(source, ": not a readable PNG, JPEG, BMP, GIF or PNM image (stb_image: ",
                                   stbi_failure_reason(), ")"));
+  // stb's BMP probe gives a top-down BMP's height as stored, negative; its decoder flips it
+  const bool bmp = bytes.size() >= 2 && p[0] == 'B' && p[1] == 'M';
+  if (bmp && h < 0 && h > -kMaxImageSide - 1) h = -h;
   // stb's PNM probe reads a garbled size as 0 and "decodes" an empty image (found by tests/fuzz)
   if (w <= 0 || h <= 0 || file_channels < 1 || file_channels > 4)
     throw Error("read_image", msg(source, ": the header gives a ", w, "x", h, " image with ", file_channels,
                                   " channels; not a readable image"));
   check_size(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h));
+  if (bmp) detail::check_bmp_palette(p, bytes.size(), source);
   // stb_image 2.27 converts the channel count of a 16-bit PNM as if it were 8-bit and then
   // reads past the buffer (found by tests/fuzz): decode such files with their own channel
   // count and convert the 8-bit result afterwards.
