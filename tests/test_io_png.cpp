@@ -2,6 +2,7 @@
 // resampling against closed forms, and MNIST-style preprocessing of arbitrary pictures.
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <bilin/data/idx.hpp>
 #include <bilin/io/png.hpp>
@@ -82,6 +83,44 @@ std::string bmp_file(int bpp, const std::vector<std::array<std::uint8_t, 3>>& pa
   return f + pixels;
 }
 
+// A palette PNG built from the specification: IHDR (colour type 3), PLTE, one IDAT of the
+// zlib-compressed rows (filter byte 0, indices packed to `depth` bits from the high end), IEND.
+std::string palette_png(int depth, const std::vector<std::array<std::uint8_t, 3>>& palette_rgb,
+                        const std::vector<std::vector<int>>& rows) {
+  const auto be32 = [](std::string& s, std::uint32_t v) {
+    for (int k = 24; k >= 0; k -= 8) s += static_cast<char>((v >> k) & 0xFF);
+  };
+  const auto chunk = [&](std::string& png, const std::string& type, const std::string& data) {
+    be32(png, static_cast<std::uint32_t>(data.size()));
+    const std::string body = type + data;
+    png += body;
+    be32(png, static_cast<std::uint32_t>(::crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
+  };
+  const int w = static_cast<int>(rows[0].size()), h = static_cast<int>(rows.size());
+  std::string raw;
+  for (const auto& row : rows) {
+    std::string r(static_cast<std::size_t>((w * depth + 7) / 8), '\0');
+    for (int x = 0; x < w; ++x)
+      r[static_cast<std::size_t>(x * depth / 8)] = static_cast<char>(
+          r[static_cast<std::size_t>(x * depth / 8)] | (row[static_cast<std::size_t>(x)] << (8 - depth - x * depth % 8)));
+    raw += '\0' + r;
+  }
+  std::vector<Bytef> z(compressBound(static_cast<uLong>(raw.size())));
+  uLongf zn = static_cast<uLongf>(z.size());
+  REQUIRE(compress(z.data(), &zn, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size())) == Z_OK);
+  std::string ihdr, plte;
+  be32(ihdr, static_cast<std::uint32_t>(w));
+  be32(ihdr, static_cast<std::uint32_t>(h));
+  ihdr += {static_cast<char>(depth), 3, 0, 0, 0};
+  for (const auto& c : palette_rgb) plte += {static_cast<char>(c[0]), static_cast<char>(c[1]), static_cast<char>(c[2])};
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  chunk(png, "IHDR", ihdr);
+  chunk(png, "PLTE", plte);
+  chunk(png, "IDAT", std::string(reinterpret_cast<const char*>(z.data()), zn));
+  chunk(png, "IEND", "");
+  return png;
+}
+
 }  // namespace
 
 TEST_CASE("palette BMPs: colours by index, top-down rows, and indices past the palette refused", "[io][bmp]") {
@@ -117,6 +156,10 @@ TEST_CASE("palette BMPs: colours by index, top-down rows, and indices past the p
   // every colour from uninitialized memory (found by tests/fuzz)
   CHECK_THAT(error_of([&] { io::decode_image(bmp_file(1, {}, bits, false, -4), 0, "neg.bmp"); }),
              Contains("neg.bmp") && Contains("BMP pixel data at byte 50") && Contains("room for -1 palette entries"));
+  // ... also when the compression field is negative, which stb reads as no compression
+  std::string negc = bmp_file(8, pal, {{0, 1, 2, 200, 0}}, false);
+  negc[33] = static_cast<char>(0xA1);
+  CHECK_THAT(error_of([&] { io::decode_image(negc, 0, "negc.bmp"); }), Contains("BMP pixel 3 of stored row 0"));
 }
 
 TEST_CASE("PNG write + read round trip for 1 to 4 channels", "[io][png]") {
@@ -147,6 +190,25 @@ TEST_CASE("PNG write + read round trip for 1 to 4 channels", "[io][png]") {
   rgba.pixels = {0, 0, 0, 0};
   io::write_png(td.path + "/clear.png", rgba);
   CHECK(+io::read_image_gray(td.path + "/clear.png").pixels[0] == 255);
+}
+
+TEST_CASE("palette PNGs: colours by index, and an index past a short palette refused", "[io][png]") {
+  const std::vector<std::array<std::uint8_t, 3>> pal = {{10, 20, 30}, {200, 100, 50}, {7, 8, 9}};
+  const std::vector<std::vector<int>> rows = {{0, 1, 2, 1}, {2, 2, 0, 1}};
+  for (int depth : {2, 8}) {
+    INFO("depth " << depth);
+    const io::Image img = io::decode_image(palette_png(depth, pal, rows), 3, "pal.png");
+    REQUIRE(img.width == 4);
+    REQUIRE(img.height == 2);
+    for (std::size_t y = 0; y < 2; ++y)
+      for (std::size_t x = 0; x < 4; ++x)
+        for (std::size_t c = 0; c < 3; ++c)
+          CHECK(img.pixels[(y * 4 + x) * 3 + c] == pal[static_cast<std::size_t>(rows[y][x])][c]);
+    // index 3 at (2, 1) with a 3-entry palette: stb would take its colour from uninitialized memory
+    for (int channels : {0, 1, 4})
+      CHECK_THAT(error_of([&] { io::decode_image(palette_png(depth, pal, {{0, 1, 2, 1}, {2, 2, 3, 1}}), channels, "idx.png"); }),
+                 Contains("idx.png") && Contains("PNG pixel (2, 1) has a palette index past the 3 entries"));
+  }
 }
 
 TEST_CASE("image read errors name the file and the reason", "[io][png]") {

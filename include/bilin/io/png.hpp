@@ -126,7 +126,8 @@ inline void check_bmp_palette(const unsigned char* p, std::size_t n, const std::
   const std::int64_t w = core ? le(18, 2) : le(18, 4);
   const std::int64_t h = core ? le(20, 2) : std::abs(std::int64_t{static_cast<std::int32_t>(le(22, 4))});
   const auto bpp = static_cast<int>(le(core ? 24 : 28, 2));
-  if ((bpp != 1 && bpp != 4 && bpp != 8) || (!core && le(30, 4) != 0)) return;
+  // stb refuses compression 1 to 3 here and 4 and up, but reads a negative value as none
+  if ((bpp != 1 && bpp != 4 && bpp != 8) || (!core && static_cast<std::int32_t>(le(30, 4)) > 0)) return;
   // stb's own arithmetic, the 14-byte file header included: C division truncates, >> floors
   const std::int64_t entries = core ? (offset - 14 - 24) / 3 : (offset - 14 - std::int64_t{hsz}) >> 2;
   if (entries < 1 || entries > 256)
@@ -146,6 +147,36 @@ inline void check_bmp_palette(const unsigned char* p, std::size_t n, const std::
     }
 }
 
+// A copy of the PNG `bytes` whose PLTE chunks at `plte` (chunk starts) are padded to `entries`
+// colours of `fill` in every component (see decode_image).
+inline std::string png_pad_palettes(std::string_view bytes, const std::vector<std::size_t>& plte, std::size_t entries,
+                                    unsigned char fill) {
+  const auto be32 = [](std::string& out, std::uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) out += static_cast<char>((v >> s) & 0xFF);
+  };
+  std::string out;
+  std::size_t from = 0;
+  for (const std::size_t pos : plte) {
+    const auto* q = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
+    const std::size_t len = std::size_t{q[0]} << 24 | std::size_t{q[1]} << 16 | std::size_t{q[2]} << 8 | q[3];
+    out.append(bytes.substr(from, pos - from));
+    std::string chunk = "PLTE";
+    chunk.append(bytes.substr(pos + 8, len));
+    chunk.append(entries * 3 - len, static_cast<char>(fill));
+    std::uint32_t crc = 0xFFFFFFFFu;  // PNG's CRC-32 over type and data
+    for (const char c : chunk) {
+      crc ^= static_cast<unsigned char>(c);
+      for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    be32(out, static_cast<std::uint32_t>(entries * 3));
+    out += chunk;
+    be32(out, ~crc);
+    from = pos + 12 + len;
+  }
+  out.append(bytes.substr(from));
+  return out;
+}
+
 }  // namespace detail
 
 // Decode an in-memory image; `source` names it in errors.
@@ -163,12 +194,19 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
   const auto* p = reinterpret_cast<const stbi_uc*>(bytes.data());
   // A PNG's size is read here too: stb_image's probe refuses very large PNGs with only
   // "unknown image type", which would not tell the user what was wrong.
+  // stb_image 2.27 takes a palette PNG's colours from a 256-entry array on its stack that holds
+  // only the PLTE chunk's entries, so a pixel index past them reads uninitialized memory. Such
+  // PNGs are decoded from two copies whose palettes are padded to every index with black and
+  // with white: a pixel that differs between the two has an index past the palette.
+  std::vector<std::size_t> plte;
+  std::size_t palette_entries = 0, plte_entries = 0;
   if (bytes.size() >= 24 && bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8) &&
       bytes.substr(12, 4) == "IHDR") {
     const auto be32 = [&](std::size_t o) {
       return std::uint64_t{p[o]} << 24 | std::uint64_t{p[o + 1]} << 16 | std::uint64_t{p[o + 2]} << 8 | p[o + 3];
     };
     check_size(be32(16), be32(20));
+    const bool indexed = p[25] == 3 && (p[24] == 1 || p[24] == 2 || p[24] == 4 || p[24] == 8);
     // stb_image grows its buffer to a chunk's claimed length before reading it, so a 60-byte
     // file claiming a 700 MB IDAT chunk would allocate that (found by tests/fuzz): every chunk
     // must fit in the file.
@@ -178,6 +216,12 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
         throw Error("read_image", msg(source, ": PNG chunk '", bytes.substr(pos + 4, 4), "' at byte ", pos, " claims ", len,
                                       " bytes but the file has ", bytes.size() - pos, " bytes from there (truncated?)"));
       if (bytes.substr(pos + 4, 4) == "IEND") break;
+      // stb refuses a PLTE of over 256 entries or not whole entries itself
+      if (indexed && bytes.substr(pos + 4, 4) == "PLTE" && len % 3 == 0 && len <= 768 && len / 3 < (1u << p[24])) {
+        plte.push_back(pos);
+        palette_entries = std::size_t{1} << p[24];
+        plte_entries = static_cast<std::size_t>(len / 3);
+      }
       pos += 12 + static_cast<std::size_t>(len);
     }
   }
@@ -240,7 +284,33 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
   // count and convert the 8-bit result afterwards.
   const bool pnm16 = bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6') &&
                      stbi_is_16_bit_from_memory(p, n);
-  stbi_uc* data = stbi_load_from_memory(p, n, &w, &h, &file_channels, pnm16 ? 0 : channels);
+  std::string padded[2];
+  if (!plte.empty())
+    for (int v = 0; v < 2; ++v) padded[v] = detail::png_pad_palettes(bytes, plte, palette_entries, v ? 0xFF : 0x00);
+  const auto decode = [&](const std::string& copy) {
+    return copy.empty() ? stbi_load_from_memory(p, n, &w, &h, &file_channels, pnm16 ? 0 : channels)
+                        : stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(copy.data()),
+                                                static_cast<int>(copy.size()), &w, &h, &file_channels, channels);
+  };
+  stbi_uc* data = decode(padded[0]);
+  if (data && !plte.empty()) {
+    stbi_uc* white = decode(padded[1]);
+    const std::size_t per = static_cast<std::size_t>(channels ? channels : file_channels);
+    const std::size_t total = static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * per;
+    const bool decoded = white != nullptr;
+    const std::size_t at = decoded ? static_cast<std::size_t>(std::mismatch(data, data + total, white).first - data) : 0;
+    stbi_image_free(white);
+    if (at < total) {
+      stbi_image_free(data);
+      const std::size_t pixel = at / per;
+      if (!decoded)
+        throw Error("read_image", msg(source, ": cannot decode the ", w, "x", h, " palette image (stb_image: ",
+                                      stbi_failure_reason(), ")"));
+      throw Error("read_image", msg(source, ": PNG pixel (", pixel % static_cast<std::size_t>(w), ", ",
+                                    pixel / static_cast<std::size_t>(w), ") has a palette index past the ",
+                                    plte_entries, " entries of its PLTE chunk"));
+    }
+  }
   if (data && pnm16 && channels && channels != file_channels)
     data = stbi__convert_format(data, file_channels, channels, static_cast<unsigned>(w), static_cast<unsigned>(h));
   if (!data)
