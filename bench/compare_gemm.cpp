@@ -29,7 +29,8 @@
 //          --precision bf16 (bilin's bf16 GEMM beside its fp32 one and the bf16 peaks; see run_bf16):
 //   {"precision":"bf16","shape":…,"op":…,"threads":T,"backend":"amx"|"avx512bf16"|"portable",
 //    "bilin_gflops":…,"bilin_fp32_gflops":…,"peak_gflops": the chosen backend's instruction peak,
-//    "avx512bf16_gflops","avx512bf16_peak_gflops","amx_peak_gflops","fp32_peak_gflops",…}
+//    "avx512bf16_gflops","avx512bf16_peak_gflops","amx_peak_gflops","amx_kernel_l1_gflops" (the
+//    AMX micro-kernel alone on L1-resident panels, gemm_peak.hpp; 0 without AMX),"fp32_peak_gflops",…}
 #include <bilin/core/random.hpp>
 #include <bilin/kernels/gemm.hpp>
 #include <bilin/kernels/gemm_bf16.hpp>
@@ -254,10 +255,11 @@ int run_bf16(const std::vector<Case>& cases, const std::vector<int>& thread_coun
   const Bf16Backend main_be = bilin::kernels::bf16_backend();
   const bool extra_avx = main_be != Bf16Backend::avx512bf16 && bilin::kernels::bf16_backend_available(Bf16Backend::avx512bf16);
   struct Peaks {
-    double fp32, dot, amx;
+    double fp32, dot, amx, amx_kernel;
   };
   auto measure_peaks = [&](int t) {
-    return Peaks{bilin_bench::fma_peak_gflops(t), bilin_bench::bf16_dot_peak_gflops(t), bilin_bench::amx_peak_gflops(t)};
+    return Peaks{bilin_bench::fma_peak_gflops(t), bilin_bench::bf16_dot_peak_gflops(t), bilin_bench::amx_peak_gflops(t),
+                 bilin_bench::amx_kernel_gflops(t)};
   };
   std::vector<Peaks> peak;
   for (int t : thread_counts) peak.push_back(measure_peaks(t));
@@ -287,7 +289,8 @@ int run_bf16(const std::vector<Case>& cases, const std::vector<int>& thread_coun
     }
   for (std::size_t t = 0; t < thread_counts.size(); ++t) {
     const Peaks p = measure_peaks(thread_counts[t]);
-    peak[t] = {std::max(peak[t].fp32, p.fp32), std::max(peak[t].dot, p.dot), std::max(peak[t].amx, p.amx)};
+    peak[t] = {std::max(peak[t].fp32, p.fp32), std::max(peak[t].dot, p.dot), std::max(peak[t].amx, p.amx),
+               std::max(peak[t].amx_kernel, p.amx_kernel)};
   }
   // The peak of the instruction the chosen backend runs on.
   auto backend_peak = [&](Bf16Backend be, const Peaks& p) {
@@ -296,14 +299,16 @@ int run_bf16(const std::vector<Case>& cases, const std::vector<int>& thread_coun
   std::printf("compare_gemm: bf16 operands, fp32 accumulation; median of %d interleaved rounds; backend %s; "
               "no OpenBLAS sbgemm in this OpenBLAS\n",
               reps, bilin::kernels::bf16_backend_name(main_be));
-  std::printf("%-16s %-3s %2s %9s %9s %8s %9s %9s %9s %8s %8s\n", "shape MxNxK", "op", "T", "bf16", "fp32",
-              "bf16/32", "peak", "%peak", "avx512bf", "%dotpk", "fp32pk");
+  std::printf("%-16s %-3s %2s %9s %9s %8s %9s %9s %9s %8s %9s %8s %8s\n", "shape MxNxK", "op", "T", "bf16", "fp32",
+              "bf16/32", "peak", "%peak", "amxkernL1", "%kern", "avx512bf", "%dotpk", "fp32pk");
   for (const Row& r : rows) {
     const std::size_t ti = std::find(thread_counts.begin(), thread_counts.end(), r.threads) - thread_counts.begin();
     const Peaks& p = peak[ti];
     const double bp = backend_peak(main_be, p);
-    std::printf("%-16s %-3s %2d %9.1f %9.1f %8.2f %9.1f %8.1f%% %9.1f %7.1f%% %8.1f\n", r.c.shape().c_str(),
-                r.c.op().c_str(), r.threads, r.bf16, r.fp32, r.bf16 / r.fp32, bp, 100.0 * r.bf16 / bp,
+    const bool amx = main_be == Bf16Backend::amx && p.amx_kernel > 0;
+    std::printf("%-16s %-3s %2d %9.1f %9.1f %8.2f %9.1f %8.1f%% %9.1f %8.1f%% %9.1f %7.1f%% %8.1f\n",
+                r.c.shape().c_str(), r.c.op().c_str(), r.threads, r.bf16, r.fp32, r.bf16 / r.fp32, bp,
+                100.0 * r.bf16 / bp, amx ? p.amx_kernel : 0.0, amx ? 100.0 * r.bf16 / p.amx_kernel : 0.0,
                 extra_avx ? r.avx : r.bf16, p.dot > 0 ? 100.0 * (extra_avx ? r.avx : r.bf16) / p.dot : 0.0, p.fp32);
   }
   if (json)
@@ -316,10 +321,11 @@ int run_bf16(const std::vector<Case>& cases, const std::vector<int>& thread_coun
                   "\"bilin_gflops\": %.2f, \"bilin_fp32_gflops\": %.2f, \"bf16_over_fp32\": %.4f, "
                   "\"peak_gflops\": %.2f, \"bilin_peak_fraction\": %.4f, \"avx512bf16_gflops\": %.2f, "
                   "\"avx512bf16_peak_gflops\": %.2f, \"avx512bf16_peak_fraction\": %.4f, \"amx_peak_gflops\": %.2f, "
-                  "\"fp32_peak_gflops\": %.2f, \"openblas_sbgemm\": null, \"reps\": %d}\n",
+                  "\"amx_kernel_l1_gflops\": %.2f, \"fp32_peak_gflops\": %.2f, \"openblas_sbgemm\": null, "
+                  "\"reps\": %d}\n",
                   r.c.shape().c_str(), r.c.op().c_str(), r.threads, bilin::kernels::bf16_backend_name(main_be), r.bf16,
-                  r.fp32, r.bf16 / r.fp32, bp, r.bf16 / bp, avx, p.dot, p.dot > 0 ? avx / p.dot : 0.0, p.amx, p.fp32,
-                  reps);
+                  r.fp32, r.bf16 / r.fp32, bp, r.bf16 / bp, avx, p.dot, p.dot > 0 ? avx / p.dot : 0.0, p.amx, p.amx_kernel,
+                  p.fp32, reps);
     }
   return 0;
 }

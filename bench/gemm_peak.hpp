@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 
 #include <omp.h>
 
@@ -142,6 +143,35 @@ inline double amx_loop(std::int64_t iters) {
   (void)iters;
   return 0.0;
 #endif
+}
+
+// The GEMM's own AMX micro-kernel (AmxBackend::kernel, alpha = beta = 1, C in place) over one
+// packed 32 × 256 A panel and one 256 × 32 B panel, 36 KiB in all, so every tile load hits L1:
+// what the kernel's tile loads between its tile products leave of amx_loop's peak, before any
+// packing, cache miss or threading. A GEMM's fraction of this is its loss to everything else.
+inline double amx_kernel_loop(std::int64_t iters) {
+#if defined(BILIN_HAVE_AMX)
+  using bilin::kernels::gemm_bf16_detail::AmxBackend;
+  constexpr bilin::index_t kb = 256;
+  alignas(64) thread_local std::uint32_t a[kb / 2 * 32], b[kb / 2 * 32];
+  alignas(64) thread_local float c[32 * 32];
+  std::fill(std::begin(a), std::end(a), 0x3F803F80u);  // bf16 pairs (1, 1)
+  std::fill(std::begin(b), std::end(b), 0x3F803F80u);
+  AmxBackend::begin();
+  for (std::int64_t i = 0; i < iters; ++i) AmxBackend::kernel(kb, a, b, 1.0f, 1.0f, c, 32, false);
+  AmxBackend::end();
+  return 2.0 * 32 * 32 * kb;
+#else
+  (void)iters;
+  return 0.0;
+#endif
+}
+
+inline double amx_kernel_gflops(int threads) {
+#if defined(BILIN_HAVE_AMX)
+  if (!bilin::kernels::gemm_bf16_detail::amx_permitted()) return 0;
+#endif
+  return loop_peak_gflops(amx_kernel_loop, threads);
 }
 
 inline double amx_peak_gflops(int threads) {
