@@ -193,12 +193,23 @@ TEST_CASE("fuzz findings: a JPEG Huffman table of 257 codes, after fill bytes or
   for (int v = 0; v < 257; ++v) table += static_cast<char>(v & 0xFF);
   const std::size_t seg = 2 + table.size();
   const std::string dht = std::string("\xFF\xC4", 2) + static_cast<char>(seg >> 8) + static_cast<char>(seg & 0xFF) + table;
-  for (const std::string soi : {std::string("\xFF\xD8", 2), std::string("\xFF\xFF\xD8", 3),
+  for (const std::string& soi : {std::string("\xFF\xD8", 2), std::string("\xFF\xFF\xD8", 3),
                                 std::string("\xFF\xFF\xFF\xD8", 4)}) {
     const std::string jpeg = soi + dht + std::string("\xFF\xD9", 2);
     CHECK_THAT(error_of([&] { io::decode_image(jpeg, 0, "dht.jpg"); }),
                Contains("dht.jpg") && Contains("Huffman table at byte " + std::to_string(soi.size() + 4)) &&
                    Contains("declares 257 codes"));
+  }
+}
+
+TEST_CASE("fuzz findings: a PNG cut inside its IHDR chunk, in a buffer of exactly its size", "[limits]") {
+  // 8-byte signature, IHDR length and type, width and height: 24 or 25 bytes, so the bit depth
+  // and colour type bytes are past the end (a read of them shows under AddressSanitizer)
+  for (std::size_t n : {24u, 25u}) {
+    std::string full("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x04\0\0\0\x02\x08\x03", 26);
+    const std::vector<char> exact(full.begin(), full.begin() + static_cast<long>(n));
+    CHECK_THAT(error_of([&] { io::decode_image(std::string_view(exact.data(), exact.size()), 0, "cut.png"); }),
+               Contains("cut.png") && Contains("chunk 'IHDR' at byte 8 claims 13 bytes"));
   }
 }
 

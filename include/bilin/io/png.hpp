@@ -220,7 +220,8 @@ inline Image decode_image(std::string_view bytes, int channels = 0, const std::s
       return std::uint64_t{p[o]} << 24 | std::uint64_t{p[o + 1]} << 16 | std::uint64_t{p[o + 2]} << 8 | p[o + 3];
     };
     check_size(be32(16), be32(20));
-    const bool indexed = p[25] == 3 && (p[24] == 1 || p[24] == 2 || p[24] == 4 || p[24] == 8);
+    const bool indexed =
+        bytes.size() >= 26 && p[25] == 3 && (p[24] == 1 || p[24] == 2 || p[24] == 4 || p[24] == 8);
     // stb_image grows its buffer to a chunk's claimed length before reading it, so a 60-byte
     // file claiming a 700 MB IDAT chunk would allocate that (found by tests/fuzz): every chunk
     // must fit in the file.
